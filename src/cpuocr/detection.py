@@ -1,0 +1,136 @@
+"""DB (differentiable binarisation) text detection: input-size policy, inference, box decoding.
+
+The size policy is ours, chosen by measurement (BENCHMARKS.md): keep the image at its own scale
+where text is already legible, shrink only past a pixel budget and a long-side cap, and enlarge
+only small images (screenshots, crops) by a bounded factor. RapidOCR instead scales the short side
+*up* to 736 px, which makes a 340×76 screenshot a 3300×736 tensor.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pyclipper
+
+from .geometry import ScaleTransform, order_quad
+from .runtime import OnnxModel
+
+_MEAN = np.float32(0.5 * 255.0)
+_INV_STD = np.float32(1.0 / (0.5 * 255.0))
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    max_pixels: int = 2_000_000  # pixel budget of the detector input
+    max_side_px: int = 2400  # cap on the long side of the detector input
+    small_side_px: int = 640  # images whose long side is under this are enlarged…
+    max_upscale: float = 2.0  # …by at most this factor
+    thresh: float = 0.3
+    box_thresh: float = 0.5
+    unclip_ratio: float = 1.6
+    min_size: float = 3.0
+    max_candidates: int = 1000
+    dilate: bool = True
+
+
+def plan_resize(width: int, height: int, cfg: DetectionConfig) -> ScaleTransform:
+    """Detector input size for an image: multiples of 32, aspect kept as far as rounding allows."""
+    scale = 1.0
+    long_side = max(width, height)
+    if long_side < cfg.small_side_px:
+        scale = min(cfg.max_upscale, cfg.small_side_px / long_side)
+    area = width * height * scale * scale
+    if area > cfg.max_pixels:
+        scale *= math.sqrt(cfg.max_pixels / area)
+    if long_side * scale > cfg.max_side_px:
+        scale = cfg.max_side_px / long_side
+    dst_w = max(32, int(round(width * scale / 32)) * 32)
+    dst_h = max(32, int(round(height * scale / 32)) * 32)
+    return ScaleTransform(width, height, dst_w, dst_h)
+
+
+def normalize_det(image: np.ndarray) -> np.ndarray:
+    """BGR uint8 (H, W, 3) → float32 (1, 3, H, W), (x/255 - 0.5) / 0.5."""
+    x = (image.astype(np.float32) - _MEAN) * _INV_STD
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+
+
+class TextDetector:
+    def __init__(self, model: OnnxModel, config: DetectionConfig | None = None) -> None:
+        self.model = model
+        self.config = config or DetectionConfig()
+
+    def probability_map(self, image: np.ndarray) -> tuple[np.ndarray, ScaleTransform]:
+        h, w = image.shape[:2]
+        transform = plan_resize(w, h, self.config)
+        resized = transform.apply(image)
+        out = self.model.run(normalize_det(resized))
+        return out[0, 0], transform
+
+    def __call__(self, image: np.ndarray) -> list[np.ndarray]:
+        """Ordered quads (4×2 float32, original pixels) of the text regions in ``image``."""
+        prob, transform = self.probability_map(image)
+        quads = decode_db(prob, self.config)
+        return [transform.to_source(q) for q in quads]
+
+
+def decode_db(prob: np.ndarray, cfg: DetectionConfig) -> list[np.ndarray]:
+    """Boxes from a DB probability map, in probability-map pixels."""
+    mask: np.ndarray = (prob > cfg.thresh).astype(np.uint8)
+    if cfg.dilate:
+        mask = cv2.dilate(mask, np.ones((2, 2), np.uint8))
+    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    quads: list[np.ndarray] = []
+    for contour in contours[: cfg.max_candidates]:
+        box, short_side = _min_box(contour)
+        if short_side < cfg.min_size:
+            continue
+        if box_score(prob, contour) < cfg.box_thresh:
+            continue
+        expanded = unclip(box, cfg.unclip_ratio)
+        if expanded is None:
+            continue
+        box, short_side = _min_box(expanded)
+        if short_side < cfg.min_size + 2:
+            continue
+        quads.append(box)
+    return quads
+
+
+def _min_box(points: np.ndarray) -> tuple[np.ndarray, float]:
+    rect = cv2.minAreaRect(np.asarray(points, dtype=np.float32).reshape(-1, 1, 2))
+    box = order_quad(cv2.boxPoints(rect))
+    return box, float(min(rect[1]))
+
+
+def box_score(prob: np.ndarray, contour: np.ndarray) -> float:
+    """Mean probability inside the contour (computed on its bounding window only)."""
+    h, w = prob.shape
+    pts = contour.reshape(-1, 2)
+    x0, x1 = int(np.clip(pts[:, 0].min(), 0, w - 1)), int(np.clip(pts[:, 0].max(), 0, w - 1))
+    y0, y1 = int(np.clip(pts[:, 1].min(), 0, h - 1)), int(np.clip(pts[:, 1].max(), 0, h - 1))
+    window = np.zeros((y1 - y0 + 1, x1 - x0 + 1), dtype=np.uint8)
+    shifted = (pts - np.array([x0, y0])).astype(np.int32).reshape(-1, 1, 2)
+    cv2.fillPoly(window, [shifted], 1)
+    return float(cv2.mean(prob[y0 : y1 + 1, x0 : x1 + 1], window)[0])
+
+
+def unclip(box: np.ndarray, ratio: float) -> np.ndarray | None:
+    """Grow a box by DB's rule: offset distance = area × ratio / perimeter."""
+    poly = np.asarray(box, dtype=np.float64)
+    area = abs(cv2.contourArea(poly.astype(np.float32)))
+    length = cv2.arcLength(poly.astype(np.float32), True)
+    if length <= 0:
+        return None
+    distance = area * ratio / length
+    offset = pyclipper.PyclipperOffset()
+    offset.AddPath(
+        poly.round().astype(np.int64).tolist(), pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON
+    )
+    paths = offset.Execute(distance)
+    if not paths:
+        return None
+    return np.asarray(max(paths, key=len), dtype=np.float32)

@@ -1,0 +1,45 @@
+"""The exception tree of cpuocr. This module imports nothing from the package.
+
+    CpuocrError                      base of every error cpuocr raises on purpose
+    ├── InvalidImage                 not a readable image (empty, corrupt, truncated, text)
+    │   └── UnsupportedFormat        a real file of a type we do not decode (SVG, PDF, HEIC…)
+    ├── ImageTooLarge                over the byte or pixel limit (checked before decoding)
+    ├── ModelNotFound                a model file is missing; the message names the install command
+    │   └── ModelChecksumMismatch    a model file is present but its SHA-256 is wrong
+    └── ConfigError                  an unknown preset / mode / option value (also a ValueError)
+
+The HTTP layer maps these to status codes in exactly one place (``cpuocr.serving.errors``);
+the CLI maps them to exit code 3 (bad input) or 2 (usage).
+"""
+
+from __future__ import annotations
+
+
+class CpuocrError(Exception):
+    """Base class. ``code`` is a stable machine-readable name used in API error bodies."""
+
+    code = "cpuocr_error"
+
+
+class InvalidImage(CpuocrError):
+    code = "invalid_image"
+
+
+class UnsupportedFormat(InvalidImage):
+    code = "unsupported_format"
+
+
+class ImageTooLarge(CpuocrError):
+    code = "image_too_large"
+
+
+class ModelNotFound(CpuocrError):
+    code = "model_not_found"
+
+
+class ModelChecksumMismatch(ModelNotFound):
+    code = "model_checksum_mismatch"
+
+
+class ConfigError(CpuocrError, ValueError):
+    code = "config_error"

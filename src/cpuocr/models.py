@@ -1,0 +1,193 @@
+"""Model presets and model files: where they come from, where they live, and their SHA-256.
+
+Weights are taken from pinned PyPI wheels that ship ONNX files (``rapidocr==3.10.0`` for PP-OCRv6
+small, ``rapidocr-onnxruntime==1.4.4`` for PP-OCRv4 mobile). ``install_models`` downloads the pinned
+wheel with pip (set-up time only), extracts the files and checks their hashes. At run time nothing
+is downloaded: a missing file raises :class:`ModelNotFound` naming the install command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError, ModelChecksumMismatch, ModelNotFound
+
+INSTALL_COMMAND = "cpuocr models install"
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """One ONNX file inside a pinned wheel."""
+
+    name: str  # file name in the model directory
+    package: str  # PyPI requirement, pinned
+    member: str  # path inside the wheel
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    det: ModelFile
+    rec: ModelFile
+    cls: ModelFile | None
+    description: str
+
+
+_V6 = "rapidocr==3.10.0"
+_V4 = "rapidocr-onnxruntime==1.4.4"
+
+CLS_MOBILE = ModelFile(
+    "ch_ppocr_mobile_v2.0_cls.onnx",
+    _V6,
+    "rapidocr/models/ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+    "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c",
+)
+
+MODEL_FILES: dict[str, ModelFile] = {
+    m.name: m
+    for m in (
+        ModelFile(
+            "PP-OCRv6_det_small.onnx",
+            _V6,
+            "rapidocr/models/PP-OCRv6_det_small.onnx",
+            "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
+        ),
+        ModelFile(
+            "PP-OCRv6_rec_small.onnx",
+            _V6,
+            "rapidocr/models/PP-OCRv6_rec_small.onnx",
+            "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
+        ),
+        CLS_MOBILE,
+        ModelFile(
+            "ch_PP-OCRv4_det_infer.onnx",
+            _V4,
+            "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx",
+            "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9",
+        ),
+        ModelFile(
+            "ch_PP-OCRv4_rec_infer.onnx",
+            _V4,
+            "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx",
+            "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b",
+        ),
+    )
+}
+
+PRESETS: dict[str, Preset] = {
+    "default": Preset(
+        "default",
+        MODEL_FILES["PP-OCRv6_det_small.onnx"],
+        MODEL_FILES["PP-OCRv6_rec_small.onnx"],
+        CLS_MOBILE,
+        "PP-OCRv6 small detection + recognition (rapidocr 3.10.0 weights)",
+    ),
+    "fast": Preset(
+        "fast",
+        MODEL_FILES["ch_PP-OCRv4_det_infer.onnx"],
+        MODEL_FILES["ch_PP-OCRv4_rec_infer.onnx"],
+        CLS_MOBILE,
+        "PP-OCRv4 mobile detection + recognition (rapidocr-onnxruntime 1.4.4 weights)",
+    ),
+}
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        valid = ", ".join(sorted(PRESETS))
+        raise ConfigError(f"unknown preset {name!r}; valid presets: {valid}") from None
+
+
+def model_dir() -> Path:
+    """``$CPUOCR_MODEL_DIR``, else ``~/.cache/cpuocr/models``."""
+    env = os.environ.get("CPUOCR_MODEL_DIR")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "cpuocr" / "models"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def locate(model: ModelFile, directory: Path | None = None, *, verify: bool = True) -> Path:
+    """Path of an installed model file; raises ModelNotFound / ModelChecksumMismatch."""
+    path = (directory or model_dir()) / model.name
+    if not path.is_file():
+        raise ModelNotFound(
+            f"model file {path} is missing; install the models with: {INSTALL_COMMAND}"
+        )
+    if verify:
+        _verify_cached(path, model.sha256)
+    return path
+
+
+_VERIFIED: set[tuple[str, float, int]] = set()
+
+
+def _verify_cached(path: Path, expected: str) -> None:
+    # Hashing 30 MB takes ~50 ms; remember files already checked (by path, mtime, size).
+    st = path.stat()
+    key = (str(path), st.st_mtime, st.st_size)
+    if key in _VERIFIED:
+        return
+    actual = sha256_file(path)
+    if actual != expected:
+        raise ModelChecksumMismatch(
+            f"model file {path} has SHA-256 {actual}, expected {expected}; "
+            f"reinstall with: {INSTALL_COMMAND}"
+        )
+    _VERIFIED.add(key)
+
+
+def install_models(directory: Path | None = None, *, quiet: bool = False) -> list[Path]:
+    """Download the pinned wheels with pip and extract every known model file (set-up only)."""
+    target = directory or model_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    installed: list[Path] = []
+    by_package: dict[str, list[ModelFile]] = {}
+    for m in MODEL_FILES.values():
+        by_package.setdefault(m.package, []).append(m)
+    for package, files in sorted(by_package.items()):
+        missing = [m for m in files if not _is_valid(target / m.name, m.sha256)]
+        if not missing:
+            installed.extend(target / m.name for m in files)
+            continue
+        with tempfile.TemporaryDirectory(prefix="cpuocr-wheel-") as tmp:
+            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp, package]
+            subprocess.run(cmd, check=True)
+            wheels = list(Path(tmp).glob("*.whl"))
+            if len(wheels) != 1:
+                raise ModelNotFound(f"pip download of {package} gave {len(wheels)} wheels")
+            with zipfile.ZipFile(wheels[0]) as zf:
+                for m in missing:
+                    partial = target / (m.name + ".part")
+                    with zf.open(m.member) as src, partial.open("wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                    if sha256_file(partial) != m.sha256:
+                        partial.unlink()
+                        raise ModelChecksumMismatch(f"{m.member} from {package}: bad SHA-256")
+                    partial.replace(target / m.name)
+        installed.extend(target / m.name for m in files)
+        if not quiet:
+            print(f"installed {len(files)} model files from {package} into {target}")
+    return installed
+
+
+def _is_valid(path: Path, expected: str) -> bool:
+    return path.is_file() and sha256_file(path) == expected

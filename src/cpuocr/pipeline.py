@@ -1,0 +1,147 @@
+"""The OCR pipeline: load → preprocess → detect → orient → recognise → assemble.
+
+``OCR`` only composes the stages. It holds the loaded models and read-only configuration; every
+per-call option lives in local variables, so one object may be called from many threads at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import models as model_store
+from .assemble import reading_order
+from .config import EngineConfig
+from .detection import TextDetector
+from .geometry import crop_quad, rotate_quad_frame
+from .imaging import ImageSource, load_image
+from .orientation import LineOrientationClassifier, is_vertical, turn_upright_vertical
+from .preprocess import apply_preprocess, check_mode, classic_stages
+from .recognition import TextRecognizer
+from .runtime import OnnxModel
+from .types import Line, OCRResult, Quad
+
+
+class OCR:
+    """Chinese/English OCR on the CPU.
+
+    >>> ocr = OCR()                       # the default preset
+    >>> ocr("invoice.jpg").text           # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        preset: str | None = None,
+        *,
+        threads: int | None = None,
+        config: EngineConfig | None = None,
+    ) -> None:
+        cfg = config or EngineConfig()
+        if preset is not None:
+            cfg = dataclasses.replace(cfg, preset=preset)
+        if threads is not None:
+            cfg = dataclasses.replace(
+                cfg, runtime=dataclasses.replace(cfg.runtime, threads=threads)
+            )
+        self.config = cfg
+        spec = model_store.get_preset(cfg.preset)
+        directory = cfg.model_dir
+
+        def resolve(custom: Path | None, file: model_store.ModelFile) -> Path:
+            return custom if custom is not None else model_store.locate(file, directory)
+
+        self.detector = TextDetector(
+            OnnxModel(resolve(cfg.det_model, spec.det), cfg.runtime), cfg.detection
+        )
+        self.recognizer = TextRecognizer(
+            OnnxModel(resolve(cfg.rec_model, spec.rec), cfg.runtime),
+            cfg.recognition,
+            cfg.rec_charset,
+        )
+        self.classifier = (
+            LineOrientationClassifier(
+                OnnxModel(model_store.locate(spec.cls, directory), cfg.runtime), cfg.orientation
+            )
+            if spec.cls is not None and cfg.use_cls
+            else None
+        )
+
+    def load(self, source: ImageSource) -> np.ndarray:
+        return load_image(
+            source, max_pixels=self.config.max_pixels, max_bytes=self.config.max_bytes
+        )
+
+    def preprocess_stages(self, source: ImageSource) -> dict[str, np.ndarray]:
+        """Images of each preprocessing stage, for inspection (the Web UI preview)."""
+        return classic_stages(self.load(source))
+
+    def __call__(
+        self, source: ImageSource, *, det: bool = True, preprocess: str | None = None
+    ) -> OCRResult:
+        started = time.perf_counter()
+        mode = check_mode(preprocess or self.config.preprocess)
+        timings: dict[str, float] = {}
+        mark = started
+
+        def lap(stage: str) -> None:
+            nonlocal mark
+            now = time.perf_counter()
+            timings[stage] = (now - mark) * 1000.0
+            mark = now
+
+        image = self.load(source)
+        lap("load")
+        height, width = image.shape[:2]
+        prepared = apply_preprocess(image, mode)
+        lap("preprocess")
+
+        if det:
+            quads = self.detector(prepared)
+        else:
+            quads = [np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)]
+        lap("detect")
+
+        crops = [crop_quad(prepared, q) if det else prepared for q in quads]
+        vertical = [is_vertical(c, self.config.orientation) for c in crops]
+        crops = [turn_upright_vertical(c) if v else c for c, v in zip(crops, vertical, strict=True)]
+        flipped = bool(det and self.classifier and self.classifier.page_is_upside_down(crops))
+        if flipped:
+            crops = [np.ascontiguousarray(c[::-1, ::-1]) for c in crops]
+        lap("orient")
+
+        decoded = self.recognizer(crops) if crops else []
+        lap("recognise")
+
+        keep = [
+            i
+            for i, d in enumerate(decoded)
+            if d.text.strip() and (not det or d.score >= self.config.drop_score)
+        ]
+        angle = page_angle(sum(vertical[i] for i in keep), len(keep), flipped)
+        upright = [rotate_quad_frame(quads[i], width, height, angle) for i in keep]
+        lines = tuple(
+            Line(decoded[keep[j]].text.strip(), decoded[keep[j]].score, _as_quad(quads[keep[j]]))
+            for j in reading_order(upright)
+        )
+        lap("assemble")
+        total = (time.perf_counter() - started) * 1000.0
+        return OCRResult(lines, width, height, total, timings)
+
+
+def page_angle(n_vertical: int, n_lines: int, flipped: bool) -> int:
+    """Clockwise rotation that makes the page upright, for sorting lines in reading order.
+
+    Mostly-vertical lines were turned counter-clockwise to be read, so the page reads upright
+    when turned 270° clockwise (or 90° if the page vote also flipped them)."""
+    sideways = n_lines > 0 and n_vertical * 2 > n_lines
+    if sideways:
+        return 90 if flipped else 270
+    return 180 if flipped else 0
+
+
+def _as_quad(q: np.ndarray) -> Quad:
+    p = [(float(x), float(y)) for x, y in np.asarray(q, dtype=np.float32).reshape(4, 2)]
+    return (p[0], p[1], p[2], p[3])

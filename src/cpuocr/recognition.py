@@ -1,0 +1,189 @@
+"""CTC line recognition: crop batching by width, wide-line splitting, the one CTC decoder."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import ModelNotFound
+from .runtime import OnnxModel
+
+_MEAN = np.float32(0.5 * 255.0)
+_INV_STD = np.float32(1.0 / (0.5 * 255.0))
+
+
+@dataclass(frozen=True)
+class RecognitionConfig:
+    height: int = 48
+    min_width: int = 96  # padding floor of a batch (RapidOCR pads every batch to 320)
+    batch_pixels: int = 48 * 320 * 8  # a batch holds at most this many input pixels
+    max_batch: int = 16
+    max_width: int = 1920  # wider lines are split into overlapping pieces
+    split_overlap: int = 96  # overlap of the pieces, in input pixels (two characters or so)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    score: float
+    positions: tuple[float, ...] = ()  # each token's centre, as a fraction of the line width
+    tokens: tuple[str, ...] = ()  # the decoded classes, one per position
+
+
+def load_charset(model: OnnxModel, charset_path: Path | None = None) -> list[str]:
+    """Class labels: index 0 is the CTC blank, then the charset, then a space (PaddleOCR's rule).
+
+    The charset comes from the ONNX metadata key ``character`` or from a text file, one per line.
+    """
+    if charset_path is not None:
+        if not charset_path.is_file():
+            raise ModelNotFound(f"charset file {charset_path} does not exist")
+        chars = charset_path.read_text(encoding="utf-8").splitlines()
+    elif "character" in model.metadata:
+        chars = model.metadata["character"].splitlines()
+    else:
+        raise ModelNotFound(
+            f"{model.path.name} has no 'character' metadata; pass the charset file by path"
+        )
+    return ["", *chars, " "]
+
+
+def ctc_greedy_decode(probs: np.ndarray, charset: Sequence[str], valid_steps: int) -> Decoded:
+    """Greedy CTC on one (T, C) matrix of class probabilities: best class per step, merge
+    repeats, drop blanks (class 0). Score = mean probability of the kept steps (0 if none)."""
+    steps = probs[:valid_steps]
+    idx = steps.argmax(axis=1)
+    best = steps[np.arange(len(idx)), idx]
+    keep = idx != 0
+    if len(idx) > 1:
+        keep[1:] &= idx[1:] != idx[:-1]
+    kept = np.flatnonzero(keep)
+    if kept.size == 0:
+        return Decoded("", 0.0)
+    n_classes = len(charset)
+    tokens = tuple(charset[i] if i < n_classes else "" for i in idx[kept])
+    total = max(1, valid_steps)
+    positions = tuple(float((t + 0.5) / total) for t in kept)
+    return Decoded("".join(tokens), float(best[kept].mean()), positions, tokens)
+
+
+def resized_width(crop: np.ndarray, height: int) -> int:
+    h, w = crop.shape[:2]
+    return max(1, int(math.ceil(w * height / max(1, h))))
+
+
+def _prepare(crop: np.ndarray, height: int, width: int) -> np.ndarray:
+    resized = cv2.resize(crop, (width, height), interpolation=cv2.INTER_LINEAR)
+    return (resized.astype(np.float32) - _MEAN) * _INV_STD
+
+
+class TextRecognizer:
+    def __init__(
+        self,
+        model: OnnxModel,
+        config: RecognitionConfig | None = None,
+        charset_path: Path | None = None,
+    ) -> None:
+        self.model = model
+        self.config = config or RecognitionConfig()
+        self.charset = load_charset(model, charset_path)
+        fixed_h = model.input_shape[2] if len(model.input_shape) == 4 else None
+        if isinstance(fixed_h, int) and fixed_h != self.config.height:
+            self.config = RecognitionConfig(**{**self.config.__dict__, "height": fixed_h})
+
+    def __call__(self, crops: Sequence[np.ndarray]) -> list[Decoded]:
+        """Read each BGR crop as one line of text (left to right)."""
+        cfg = self.config
+        pieces = [piece for i, crop in enumerate(crops) for piece in self._split(i, crop)]
+        order = sorted(range(len(pieces)), key=lambda k: pieces[k].width)
+        decoded: list[Decoded] = [Decoded("", 0.0)] * len(pieces)
+        start = 0
+        while start < len(order):
+            end = start + 1
+            # Sorted by width, so the last piece added is the widest: it sets the batch width.
+            while end < len(order) and end - start < cfg.max_batch:
+                w = max(cfg.min_width, pieces[order[end]].width)
+                if w * (end - start + 1) * cfg.height > cfg.batch_pixels:
+                    break
+                end += 1
+            batch_ids = order[start:end]
+            results = self._run([pieces[k] for k in batch_ids])
+            for k, d in zip(batch_ids, results, strict=True):
+                decoded[k] = d
+            start = end
+        return _merge(len(crops), pieces, decoded)
+
+    def _run(self, pieces: list[_Piece]) -> list[Decoded]:
+        cfg = self.config
+        batch_w = max(cfg.min_width, *(p.width for p in pieces))
+        batch = np.zeros((len(pieces), 3, cfg.height, batch_w), dtype=np.float32)
+        for j, p in enumerate(pieces):
+            batch[j, :, :, : p.width] = _prepare(p.image, cfg.height, p.width).transpose(2, 0, 1)
+        probs = self.model.run(batch)
+        steps = probs.shape[1]
+        out = []
+        for j, p in enumerate(pieces):
+            # Steps that only saw padding are ignored: they add blanks or noise at best.
+            valid = min(steps, max(1, int(math.ceil(steps * p.width / batch_w))))
+            out.append(ctc_greedy_decode(probs[j], self.charset, valid))
+        return out
+
+    def _split(self, line: int, crop: np.ndarray) -> list[_Piece]:
+        """Pieces of a crop no wider than ``max_width`` input pixels, overlapping by
+        ``split_overlap``; each piece owns the span between the middles of its overlaps."""
+        cfg = self.config
+        total = resized_width(crop, cfg.height)
+        w = crop.shape[1]
+        if total <= cfg.max_width:
+            return [_Piece(line, crop, total, 0.0, -math.inf, math.inf)]
+        scale = w / total  # crop pixels per input pixel
+        piece_w = max(2, int(cfg.max_width * scale))
+        overlap = min(piece_w // 2, int(cfg.split_overlap * scale))
+        stride = piece_w - overlap
+        n = int(math.ceil((w - overlap) / stride))
+        out = []
+        for p in range(n):
+            x0 = min(p * stride, w - piece_w)
+            x1 = x0 + piece_w
+            own0 = -math.inf if p == 0 else x0 + overlap / 2
+            own1 = math.inf if p == n - 1 else x1 - overlap / 2
+            img = crop[:, x0:x1]
+            out.append(_Piece(line, img, resized_width(img, cfg.height), float(x0), own0, own1))
+        return out
+
+
+@dataclass(frozen=True)
+class _Piece:
+    line: int
+    image: np.ndarray
+    width: int  # width at the recogniser's input height
+    x0: float  # where the piece starts in its crop (crop pixels)
+    own0: float  # the span of the crop whose characters this piece reports
+    own1: float
+
+
+def _merge(n_lines: int, pieces: list[_Piece], decoded: list[Decoded]) -> list[Decoded]:
+    """Join the pieces of each line: a character is kept by the piece that owns its position."""
+    chars: list[list[tuple[float, str]]] = [[] for _ in range(n_lines)]
+    scores: list[list[float]] = [[] for _ in range(n_lines)]
+    for piece, d in zip(pieces, decoded, strict=True):
+        piece_w = piece.image.shape[1]
+        kept = 0
+        for ch, pos in zip(d.tokens, d.positions, strict=True):
+            x = piece.x0 + pos * piece_w
+            if piece.own0 <= x < piece.own1:
+                chars[piece.line].append((x, ch))
+                kept += 1
+        if kept:
+            scores[piece.line].extend([d.score] * kept)
+    out = []
+    for line_chars, line_scores in zip(chars, scores, strict=True):
+        line_chars.sort(key=lambda c: c[0])
+        text = "".join(c for _, c in line_chars)
+        out.append(Decoded(text, float(np.mean(line_scores)) if line_scores else 0.0))
+    return out

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+from cpuocr.detection import DetectionConfig, plan_resize
+from cpuocr.geometry import ScaleTransform, crop_quad, order_quad, quad_size, rotate_quad_frame
+
+
+@pytest.mark.parametrize(("w", "h"), [(340, 76), (1000, 420), (992, 1403), (5000, 7000), (1, 1)])
+def test_plan_resize_multiples_of_32_and_budget(w: int, h: int) -> None:
+    cfg = DetectionConfig()
+    t = plan_resize(w, h, cfg)
+    assert t.dst_w % 32 == 0 and t.dst_h % 32 == 0
+    assert max(t.dst_w, t.dst_h) <= cfg.max_side_px + 32
+    assert t.dst_w * t.dst_h <= cfg.max_pixels * 1.1 + 32 * 32
+
+
+def test_scale_round_trip() -> None:
+    t = ScaleTransform(1000, 500, 640, 320)
+    pts = np.array([[10.0, 20.0], [999.0, 499.0], [500.0, 250.0]], dtype=np.float32)
+    back = t.to_source(t.to_target(pts))
+    np.testing.assert_allclose(back, pts, atol=1e-3)
+
+
+def test_order_quad_from_any_order() -> None:
+    quad = np.array([[50, 40], [10, 10], [50, 10], [10, 40]], dtype=np.float32)
+    np.testing.assert_array_equal(order_quad(quad), [[10, 10], [50, 10], [50, 40], [10, 40]])
+    assert quad_size(order_quad(quad)) == (40.0, 30.0)
+
+
+def test_crop_quad_extracts_the_region() -> None:
+    img = np.zeros((100, 200, 3), dtype=np.uint8)
+    img[20:40, 30:90] = 255
+    quad = np.array([[30, 20], [90, 20], [90, 40], [30, 40]], dtype=np.float32)
+    crop = crop_quad(img, quad)
+    assert crop.shape == (20, 60, 3)
+    assert crop.mean() > 250
+
+
+@pytest.mark.parametrize("angle", [0, 90, 180, 270])
+def test_rotate_frame_matches_numpy_rotation(angle: int) -> None:
+    w, h = 7, 5
+    img = np.zeros((h, w), dtype=np.uint8)
+    img[1, 2] = 1
+    rotated = np.rot90(img, k=-(angle // 90))  # clockwise
+    y, x = np.argwhere(rotated == 1)[0]
+    # Pixel (2, 1) has its centre at (2.5, 1.5).
+    p = rotate_quad_frame(np.array([[2.5, 1.5]], dtype=np.float32), w, h, angle)
+    assert p[0] == pytest.approx((x + 0.5, y + 0.5))
