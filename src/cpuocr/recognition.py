@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -145,15 +146,17 @@ class TextRecognizer:
         piece_w = max(2, int(cfg.max_width * scale))
         overlap = min(piece_w // 2, int(cfg.split_overlap * scale))
         stride = piece_w - overlap
-        n = int(math.ceil((w - overlap) / stride))
+        n = math.ceil((w - overlap) / stride)
+        starts = [min(p * stride, w - piece_w) for p in range(n)]
+        # Neighbouring pieces split their overlap in the middle: each character is reported by
+        # exactly one piece (the last piece is shifted left to end at the crop's edge).
+        cuts = [(starts[p] + starts[p - 1] + piece_w) / 2 for p in range(1, n)]
+        bounds = [-math.inf, *cuts, math.inf]
         out = []
-        for p in range(n):
-            x0 = min(p * stride, w - piece_w)
-            x1 = x0 + piece_w
-            own0 = -math.inf if p == 0 else x0 + overlap / 2
-            own1 = math.inf if p == n - 1 else x1 - overlap / 2
-            img = crop[:, x0:x1]
-            out.append(_Piece(line, img, resized_width(img, cfg.height), float(x0), own0, own1))
+        for p, x0 in enumerate(starts):
+            img = crop[:, x0 : x0 + piece_w]
+            width = resized_width(img, cfg.height)
+            out.append(_Piece(line, img, width, float(x0), bounds[p], bounds[p + 1]))
         return out
 
 
@@ -168,22 +171,56 @@ class _Piece:
 
 
 def _merge(n_lines: int, pieces: list[_Piece], decoded: list[Decoded]) -> list[Decoded]:
-    """Join the pieces of each line: a character is kept by the piece that owns its position."""
-    chars: list[list[tuple[float, str]]] = [[] for _ in range(n_lines)]
-    scores: list[list[float]] = [[] for _ in range(n_lines)]
+    """Join the pieces of each line. Two neighbours both read their overlap; the characters they
+    read there are aligned (longest common subsequence), and each aligned character is kept once,
+    whichever side of the cut in the overlap's middle its CTC position estimate fell on."""
+    by_line: dict[int, list[tuple[_Piece, Decoded]]] = {}
     for piece, d in zip(pieces, decoded, strict=True):
-        piece_w = piece.image.shape[1]
-        kept = 0
-        for ch, pos in zip(d.tokens, d.positions, strict=True):
-            x = piece.x0 + pos * piece_w
-            if piece.own0 <= x < piece.own1:
-                chars[piece.line].append((x, ch))
-                kept += 1
-        if kept:
-            scores[piece.line].extend([d.score] * kept)
+        by_line.setdefault(piece.line, []).append((piece, d))
     out = []
-    for line_chars, line_scores in zip(chars, scores, strict=True):
-        line_chars.sort(key=lambda c: c[0])
-        text = "".join(c for _, c in line_chars)
-        out.append(Decoded(text, float(np.mean(line_scores)) if line_scores else 0.0))
+    for line in range(n_lines):
+        parts = sorted(by_line.get(line, []), key=lambda pd: pd[0].x0)
+        if len(parts) == 1:
+            out.append(parts[0][1])
+            continue
+        merged: list[tuple[float, str]] = []
+        scores: list[float] = []
+        prev_end = -math.inf
+        for piece, d in parts:
+            width = piece.image.shape[1]
+            tokens = [
+                (piece.x0 + pos * width, ch) for ch, pos in zip(d.tokens, d.positions, strict=True)
+            ]
+            merged = _join_overlap(merged, tokens, piece.x0, prev_end, piece.own0)
+            prev_end = piece.x0 + width
+            if d.tokens:
+                scores.append(d.score)
+        text = "".join(ch for _, ch in merged)
+        out.append(Decoded(text, float(np.mean(scores)) if scores else 0.0))
     return out
+
+
+def _join_overlap(
+    left: list[tuple[float, str]],
+    right: list[tuple[float, str]],
+    overlap_start: float,
+    overlap_end: float,
+    cut: float,
+) -> list[tuple[float, str]]:
+    if not left:
+        return list(right)
+    tail = [i for i, (x, _) in enumerate(left) if x >= overlap_start]
+    head = [j for j, (x, _) in enumerate(right) if x <= overlap_end]
+    keep_left = {i for i, (x, _) in enumerate(left) if x < cut}
+    keep_right = {j for j, (x, _) in enumerate(right) if x >= cut}
+    matcher = difflib.SequenceMatcher(
+        None, "".join(left[i][1] for i in tail), "".join(right[j][1] for j in head), autojunk=False
+    )
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            i, j = tail[block.a + k], head[block.b + k]
+            if i in keep_left and j in keep_right:
+                keep_right.discard(j)  # read by both, kept by both: keep one
+            elif i not in keep_left and j not in keep_right:
+                keep_left.add(i)  # read by both, dropped by both: keep one
+    return [left[i] for i in sorted(keep_left)] + [right[j] for j in sorted(keep_right)]

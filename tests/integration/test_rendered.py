@@ -145,3 +145,16 @@ def test_many_threads_share_one_engine(ocr: OCR) -> None:
     expected = [[t[0].replace(" ", "")] for t in texts] * 3
     assert results == expected
     assert ocr.config.preprocess == "auto"
+
+
+def test_very_wide_line_is_split_and_merged_without_loss(ocr: OCR) -> None:
+    from cpuocr.recognition import RecognitionConfig, TextRecognizer
+
+    text = "本报告署名分析师具有中国证券业协会授予的证券投资咨询执业资格并登记为注册分析师"
+    crop = to_bgr(render_lines([text], size=32, margin=4, spacing=0.2))
+    whole = ocr.recognizer([crop])[0].text
+    assert whole == text
+    for max_width in (300, 480, 700):
+        small = TextRecognizer(ocr.recognizer.model, RecognitionConfig(max_width=max_width))
+        assert len(small._split(0, crop)) > 1
+        assert small([crop])[0].text == text
