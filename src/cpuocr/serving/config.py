@@ -1,0 +1,298 @@
+"""Serving configuration: one frozen dataclass from flags, ``CPUOCR_*`` variables and defaults.
+
+Every setting is declared once, in :data:`SETTINGS`, with its flag, its environment variable, its
+parser and its help text. ``cpuocr serve --help`` is generated from that table, and so are
+:meth:`ServeConfig.from_sources` (flag > environment > default) and :meth:`ServeConfig.to_env`
+(how ``--workers N`` hands the same configuration to its worker processes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+log = logging.getLogger("cpuocr.serving")
+
+MB = 1024 * 1024
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Everything the HTTP service needs. ``None`` for slots/threads/queue_size means "derive from
+    the cores"; :meth:`resolved` fills them in."""
+
+    host: str = "127.0.0.1"
+    port: int = 5000
+    workers: int = 1
+    preset: str = "default"
+    slots: int | None = None
+    threads: int | None = None
+    queue_size: int | None = None
+    max_upload_bytes: int = 20 * MB
+    max_pixels: int = 40_000_000
+    max_batch_images: int = 16
+    cache_mb: float = 64.0
+    request_timeout_s: float = 60.0
+    graceful_timeout_s: float = 30.0
+    api_key: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    log_level: str = "info"
+    warmup: bool = True
+
+    def __post_init__(self) -> None:
+        _positive("port", self.port, upper=65535)
+        _positive("workers", self.workers)
+        for name in ("slots", "threads", "queue_size"):
+            value = getattr(self, name)
+            if value is not None:
+                _positive(name, value, allow_zero=name == "queue_size")
+        _positive("max_upload_bytes", self.max_upload_bytes)
+        _positive("max_pixels", self.max_pixels)
+        _positive("max_batch_images", self.max_batch_images)
+        if self.cache_mb < 0:
+            raise ConfigError(f"cache_mb must be >= 0 (0 disables the cache), got {self.cache_mb}")
+        if self.request_timeout_s <= 0 or self.graceful_timeout_s < 0:
+            raise ConfigError("request_timeout_s must be > 0 and graceful_timeout_s >= 0")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(
+                f"unknown log level {self.log_level!r}; valid: {', '.join(LOG_LEVELS)}"
+            )
+        if self.api_key is not None and not self.api_key.strip():
+            raise ConfigError("api_key is set but empty; unset CPUOCR_API_KEY to disable the key")
+
+    # -- derived values ----------------------------------------------------------------------
+
+    @property
+    def max_request_bytes(self) -> int:
+        """Body limit of a single-image request: the image, base64's 4/3 growth and some room
+        for multipart headers and form fields."""
+        return math.ceil(self.max_upload_bytes * 4 / 3) + 64 * 1024
+
+    @property
+    def max_batch_request_bytes(self) -> int:
+        """Body limit of a batch request: every image at the byte limit would be too much memory,
+        so a batch may carry at most four images' worth of bytes."""
+        return 4 * self.max_request_bytes
+
+    @property
+    def cache_bytes(self) -> int:
+        return int(self.cache_mb * MB)
+
+    def resolved(self, cores: int | None = None) -> ServeConfig:
+        """Fill in slots, threads and queue_size so that slots × threads fit this worker's cores.
+
+        Two threads per slot is the sweet spot we measured for latency on small CPUs; a 2-core
+        worker therefore gets one slot of two threads. The queue holds two requests per slot and
+        four more, so a short burst waits instead of failing, while a flood gets 503 quickly.
+        """
+        per_worker = max(1, (cores if cores is not None else available_cores()) // self.workers)
+        if self.slots is not None:
+            slots = self.slots
+        elif self.threads is not None:
+            slots = max(1, per_worker // self.threads)
+        else:
+            slots = max(1, per_worker // 2)
+        threads = self.threads if self.threads is not None else max(1, per_worker // slots)
+        if slots * threads > per_worker:
+            log.warning(
+                "slots × threads = %d × %d exceeds the %d cores of this worker; requests will "
+                "contend for CPU",
+                slots,
+                threads,
+                per_worker,
+            )
+        queue_size = self.queue_size if self.queue_size is not None else 2 * slots + 4
+        return dataclasses.replace(self, slots=slots, threads=threads, queue_size=queue_size)
+
+    # -- sources -----------------------------------------------------------------------------
+
+    @classmethod
+    def from_sources(
+        cls, args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None
+    ) -> ServeConfig:
+        """Flag (when given) > ``CPUOCR_*`` variable (when set and not empty) > default."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            flag_value = getattr(args, setting.field, None) if args is not None else None
+            if flag_value is not None:
+                values[setting.field] = setting.convert(flag_value, setting.flag)
+                continue
+            raw = env.get(setting.env)
+            if raw is not None and raw.strip() != "":
+                values[setting.field] = setting.convert(raw, setting.env)
+        return cls(**values)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServeConfig:
+        return cls.from_sources(None, environ)
+
+    def to_env(self) -> dict[str, str]:
+        """The ``CPUOCR_*`` variables that rebuild this configuration (for worker processes)."""
+        out: dict[str, str] = {}
+        for setting in SETTINGS:
+            value = getattr(self, setting.field)
+            if value is None:
+                continue
+            out[setting.env] = setting.render(value)
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """A loggable view; the API key is never printed."""
+        data = dataclasses.asdict(self)
+        data["api_key"] = "set" if self.api_key else None
+        return data
+
+
+def _positive(
+    name: str, value: float, *, upper: float | None = None, allow_zero: bool = False
+) -> None:
+    if value < 0 or (value == 0 and not allow_zero) or (upper is not None and value > upper):
+        bound = f" and <= {upper:g}" if upper is not None else ""
+        raise ConfigError(f"{name} must be {'>= 0' if allow_zero else '> 0'}{bound}, got {value}")
+
+
+def available_cores() -> int:
+    """CPUs this process may use: the affinity mask, further capped by a cgroup v2 CPU quota
+    (what ``docker run --cpus`` sets), so a container does not over-subscribe its share."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.floor(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
+# -- the table of settings ---------------------------------------------------------------------
+
+
+def _int(raw: Any, source: str) -> int:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        raise ConfigError(f"{source}: expected an integer, got {raw!r}") from None
+
+
+def _float(raw: Any, source: str) -> float:
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return float(raw)
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        raise ConfigError(f"{source}: expected a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{source}: expected a finite number, got {raw!r}")
+    return value
+
+
+def _mb_to_bytes(raw: Any, source: str) -> int:
+    return round(_float(raw, source) * MB)
+
+
+def _str(raw: Any, source: str) -> str:
+    return str(raw).strip()
+
+
+def parse_bool(raw: Any, source: str) -> bool:
+    """true/false, 1/0, yes/no, on/off (any case); anything else is an error naming ``source``."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{source}: expected true or false, got {raw!r}")
+
+
+def _origins(raw: Any, source: str) -> tuple[str, ...]:
+    if isinstance(raw, tuple):
+        return raw
+    return tuple(part.strip() for part in str(raw).split(",") if part.strip())
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
+    def convert(raw: Any, source: str) -> str:
+        text = str(raw).strip().lower()
+        if text not in choices:
+            raise ConfigError(f"{source}: unknown value {raw!r}; valid: {', '.join(choices)}")
+        return text
+
+    return convert
+
+
+@dataclass(frozen=True)
+class Setting:
+    field: str
+    flag: str
+    env: str
+    convert: Callable[[Any, str], Any]
+    help: str
+    metavar: str | None = None
+    render: Callable[[Any], str] = str
+
+
+def _render_mb(value: Any) -> str:
+    return repr(value / MB)
+
+
+def _render_bool(value: Any) -> str:
+    return "true" if value else "false"
+
+
+def _render_origins(value: Any) -> str:
+    return ",".join(value)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "--host", "CPUOCR_HOST", _str,
+            "interface to bind; 127.0.0.1 keeps the service private to this machine, "
+            "use 0.0.0.0 to serve the network (the Docker image does)"),
+    Setting("port", "--port", "CPUOCR_PORT", _int, "TCP port"),
+    Setting("workers", "--workers", "CPUOCR_WORKERS", _int,
+            "worker processes (each loads its own models and splits the cores)"),
+    Setting("preset", "--preset", "CPUOCR_PRESET", _str, "model preset (default, fast, ...)"),
+    Setting("slots", "--slots", "CPUOCR_SLOTS", _int,
+            "concurrent inferences per worker (default: derived from the cores)"),
+    Setting("threads", "--threads", "CPUOCR_THREADS", _int,
+            "ONNX Runtime threads per slot (default: cores / slots)"),
+    Setting("queue_size", "--queue-size", "CPUOCR_QUEUE_SIZE", _int,
+            "requests that may wait for a slot before new ones get 503 (default: 2 x slots + 4)"),
+    Setting("max_upload_bytes", "--max-upload-mb", "CPUOCR_MAX_UPLOAD_MB", _mb_to_bytes,
+            "largest image file accepted, in MB", "MB", _render_mb),
+    Setting("max_pixels", "--max-pixels", "CPUOCR_MAX_PIXELS", _int,
+            "largest image accepted, in pixels (width x height, read from the header)"),
+    Setting("max_batch_images", "--max-batch", "CPUOCR_MAX_BATCH", _int,
+            "most images in one /ocr/batch request"),
+    Setting("cache_mb", "--cache-mb", "CPUOCR_CACHE_MB", _float,
+            "result cache size in MB (0 disables it)", "MB"),
+    Setting("request_timeout_s", "--request-timeout", "CPUOCR_REQUEST_TIMEOUT", _float,
+            "seconds a request may wait and run before it is answered 503", "SECONDS"),
+    Setting("graceful_timeout_s", "--graceful-timeout", "CPUOCR_GRACEFUL_TIMEOUT", _float,
+            "seconds to let in-flight requests finish after SIGTERM", "SECONDS"),
+    Setting("api_key", "--api-key", "CPUOCR_API_KEY", _str,
+            "require this key in the X-API-Key header (prefer the variable: flags show in ps)"),
+    Setting("cors_origins", "--cors-origins", "CPUOCR_CORS_ORIGINS", _origins,
+            "comma-separated origins allowed by CORS (default: none, CORS off)", "ORIGINS",
+            _render_origins),
+    Setting("log_level", "--log-level", "CPUOCR_LOG_LEVEL", _choice(LOG_LEVELS), "log level"),
+    Setting("warmup", "--warmup", "CPUOCR_WARMUP", parse_bool,
+            "run one tiny inference per slot at start-up (true/false)", "BOOL", _render_bool),
+)  # fmt: skip

@@ -1,0 +1,163 @@
+"""The HTTP routes. Thin: parse with :mod:`.inputs`, work with :mod:`.service`, answer JSON."""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Security
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.security import APIKeyHeader
+
+from .errors import Unauthorized
+from .inputs import parse_request
+from .schemas import (
+    ERROR_RESPONSES,
+    HealthResponse,
+    OCRResponse,
+    PreprocessResponse,
+    ReadyResponse,
+    request_body,
+    single_image_body,
+)
+from .service import OcrService
+
+WEB_DIR = Path(__file__).parent / "web"
+
+#: The Web UI loads nothing from elsewhere; this makes the browser enforce it.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+_PAGE_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Cache-Control": "no-cache"}
+
+_api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="required only when the server runs with CPUOCR_API_KEY set",
+)
+
+
+def get_service(request: Request) -> OcrService:
+    service: OcrService = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[OcrService, Depends(get_service)]
+
+
+def require_api_key(
+    service: ServiceDep, key: Annotated[str | None, Security(_api_key_header)] = None
+) -> None:
+    expected = service.config.api_key
+    if expected is None:
+        return
+    if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
+        raise Unauthorized(
+            "a valid X-API-Key header is required" if key else "the X-API-Key header is missing",
+        )
+
+
+api = APIRouter(dependencies=[Depends(require_api_key)], responses=ERROR_RESPONSES)
+public = APIRouter()
+
+
+@api.post(
+    "/ocr",
+    response_model=OCRResponse,
+    summary="Recognise the text of one image",
+    description="multipart/form-data with a file field `image` (and optional `det`, "
+    "`preprocess` fields), or a JSON body with the image as base64.",
+    openapi_extra=request_body(batch=False),
+    tags=["ocr"],
+)
+async def ocr(request: Request, service: ServiceDep) -> JSONResponse:
+    service.admit()
+    parsed = await parse_request(request, service.config, batch=False)
+    answer = await service.recognize(parsed.images[0], parsed.options)
+    return JSONResponse(answer)
+
+
+@api.post(
+    "/ocr/batch",
+    response_model=list[OCRResponse],
+    summary="Recognise several images, answers in order",
+    description='Several file parts named `image` (or JSON `{"images": [base64, ...]}`). The '
+    "answer is a list in the order of the images; an image that cannot be read gets an error "
+    "object `{success: false, error: {code, message}}` in its place while the others succeed. "
+    "Errors of the request itself (auth, size, overload) answer the whole request.",
+    openapi_extra=request_body(batch=True),
+    tags=["ocr"],
+)
+async def ocr_batch(request: Request, service: ServiceDep) -> JSONResponse:
+    service.admit()
+    parsed = await parse_request(request, service.config, batch=True)
+    answers = await service.recognize_many(parsed.images, parsed.options)
+    return JSONResponse(answers)
+
+
+@api.post(
+    "/preprocess",
+    response_model=PreprocessResponse,
+    summary="Images of each preprocessing stage (original, gray, equalized, binarized, resized)",
+    description="For the Web UI preview: each stage as a base64 PNG, in pipeline order.",
+    openapi_extra=single_image_body(),
+    tags=["ocr"],
+)
+async def preprocess_preview(request: Request, service: ServiceDep) -> JSONResponse:
+    service.admit()
+    parsed = await parse_request(request, service.config, batch=False)
+    return JSONResponse(await service.preprocess_stages(parsed.images[0]))
+
+
+@public.get("/healthz", response_model=HealthResponse, tags=["service"], summary="Alive")
+async def healthz() -> dict[str, Any]:
+    return {"status": "ok"}
+
+
+@public.get(
+    "/readyz",
+    response_model=ReadyResponse,
+    tags=["service"],
+    summary="Models loaded and serving",
+    responses={503: {"model": ReadyResponse, "description": "not ready"}},
+)
+async def readyz(service: ServiceDep) -> JSONResponse:
+    cfg = service.config
+    body = {
+        "ready": service.ready,
+        "preset": cfg.preset,
+        "slots": cfg.slots,
+        "threads": cfg.threads,
+        "queue_size": cfg.queue_size,
+        "max_upload_bytes": cfg.max_upload_bytes,
+        "max_pixels": cfg.max_pixels,
+        "max_batch_images": cfg.max_batch_images,
+        "auth_required": cfg.api_key is not None,
+    }
+    return JSONResponse(body, status_code=200 if service.ready else 503)
+
+
+@public.get(
+    "/metrics",
+    tags=["service"],
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+async def metrics(service: ServiceDep) -> Response:
+    return Response(service.metrics.render(), media_type=service.metrics.content_type)
+
+
+@public.get("/", include_in_schema=False)
+async def index() -> FileResponse:
+    return FileResponse(WEB_DIR / "index.html", headers=_PAGE_HEADERS)
+
+
+@public.get("/docs", include_in_schema=False)
+async def docs() -> FileResponse:
+    """API reference rendered from /openapi.json by a small local page (Swagger UI would load its
+    scripts from a CDN, and the service must work offline)."""
+    return FileResponse(WEB_DIR / "docs.html", headers=_PAGE_HEADERS)

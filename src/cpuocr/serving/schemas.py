@@ -1,0 +1,142 @@
+"""Pydantic models of the REST API, for the OpenAPI document. The routes build their answers from
+:meth:`cpuocr.OCRResult.to_dict` directly (no per-request validation cost); these models describe
+exactly those dicts."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ..preprocess import MODES
+
+PreprocessMode = Literal["auto", "none", "classic"]  # == preprocess.MODES (a test checks)
+
+
+class LineModel(BaseModel):
+    text: str = Field(examples=["发票号码 12345678"])
+    score: float = Field(ge=0, le=1, description="confidence of the line, 0..1")
+    box: list[list[float]] = Field(
+        description="4 points [x, y] in original image pixels: top-left, top-right, "
+        "bottom-right, bottom-left",
+        examples=[[[10, 12], [310, 12], [310, 48], [10, 48]]],
+    )
+
+
+class OCRResponse(BaseModel):
+    success: Literal[True] = True
+    text: list[str] = Field(description="the lines, in reading order")
+    time_ms: float = Field(
+        description="engine time for this image (decode + OCR); a cached answer keeps the time "
+        "of the run that produced it"
+    )
+    lines: list[LineModel]
+    width: int
+    height: int
+    image_sha256: str = Field(description="SHA-256 of the uploaded image bytes (hex)")
+    cached: bool = Field(description="true when the answer came from the result cache")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["invalid_image"])
+    message: str = Field(
+        examples=["not an image: the data is not a JPEG, PNG, BMP, WebP, TIFF or GIF"]
+    )
+
+
+class ErrorResponse(BaseModel):
+    success: Literal[False] = False
+    error: ErrorDetail
+
+
+class OCRJsonRequest(BaseModel):
+    image: str = Field(description="the image file's bytes, base64 (a data: URL prefix is allowed)")
+    det: bool = Field(True, description="false: the whole image is one text line")
+    preprocess: PreprocessMode = "auto"
+
+
+class OCRBatchJsonRequest(BaseModel):
+    images: list[str] = Field(description="base64 images")
+    det: bool = True
+    preprocess: PreprocessMode = "auto"
+
+
+class StageImage(BaseModel):
+    name: str = Field(examples=["gray"])
+    width: int
+    height: int
+    image: str = Field(description="PNG, base64 (scaled down for display when very large)")
+
+
+class PreprocessResponse(BaseModel):
+    success: Literal[True] = True
+    width: int
+    height: int
+    stages: list[StageImage]
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ReadyResponse(BaseModel):
+    ready: bool
+    preset: str
+    slots: int
+    threads: int
+    queue_size: int
+    max_upload_bytes: int
+    max_pixels: int
+    max_batch_images: int
+    auth_required: bool
+
+
+def _multipart_schema(batch: bool) -> dict[str, Any]:
+    binary: dict[str, Any] = {"type": "string", "format": "binary"}
+    image = {"type": "array", "items": binary} if batch else binary
+    return {
+        "type": "object",
+        "required": ["image"],
+        "properties": {
+            "image": {**image, "description": "image file(s): JPEG, PNG, BMP, WebP, TIFF, GIF"},
+            "det": {"type": "boolean", "default": True},
+            "preprocess": {"type": "string", "enum": list(MODES), "default": "auto"},
+        },
+    }
+
+
+def request_body(batch: bool) -> dict[str, Any]:
+    """``openapi_extra`` for the image routes: they read the body themselves (to enforce limits
+    while it streams), so FastAPI cannot infer its schema."""
+    json_model = OCRBatchJsonRequest if batch else OCRJsonRequest
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {"schema": _multipart_schema(batch)},
+                "application/json": {"schema": json_model.model_json_schema()},
+            },
+        }
+    }
+
+
+def single_image_body() -> dict[str, Any]:
+    body = request_body(False)
+    props = body["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    del props["det"], props["preprocess"]
+    json_schema = body["requestBody"]["content"]["application/json"]["schema"]
+    json_schema["properties"] = {"image": json_schema["properties"]["image"]}
+    return body
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in (
+        (400, "missing field, not an image, corrupt, bad base64/JSON/option"),
+        (401, "CPUOCR_API_KEY is set and X-API-Key is missing or wrong"),
+        (408, "the body did not arrive within the request timeout"),
+        (413, "over the byte or pixel limit"),
+        (415, "unsupported body or image type"),
+        (503, "overloaded (queue full or timed out; see Retry-After) or not ready"),
+    )
+}

@@ -1,0 +1,233 @@
+"""What the routes call: inspect an upload, consult the cache, run the engine in a slot, shape the
+answer. Owns the engines (one per slot), the inference pool, the cache and the metrics of one app.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import anyio.to_thread
+import cv2
+import numpy as np
+
+from ..config import engine_config_from_env
+from ..errors import CpuocrError
+from ..imaging import probe_image
+from ..pipeline import OCR
+from ..types import OCRResult
+from .cache import CacheKey, ResultCache
+from .config import ServeConfig
+from .errors import Overloaded, error_payload
+from .inference import InferencePool
+from .inputs import ImageInput, OcrOptions
+from .metrics import Metrics
+
+log = logging.getLogger("cpuocr.serving")
+
+#: Stage images larger than this (long side, px) are scaled down for the preview.
+PREVIEW_MAX_SIDE = 1600
+
+
+class OcrService:
+    def __init__(
+        self, config: ServeConfig, metrics: Metrics, engines: Sequence[OCR] | None = None
+    ) -> None:
+        if engines is not None:
+            config = dataclasses.replace(config, slots=len(engines))
+        self.config = config.resolved()
+        self.metrics = metrics
+        self.cache = ResultCache(config.cache_bytes)
+        self._given_engines = list(engines) if engines is not None else None
+        self._pool: InferencePool[OCR] | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self._pool is not None
+
+    @property
+    def pool(self) -> InferencePool[OCR]:
+        if self._pool is None:
+            raise RuntimeError("the service is not started")  # only reachable before lifespan
+        return self._pool
+
+    async def start(self) -> None:
+        engines = self._given_engines
+        if engines is None:
+            engines = await anyio.to_thread.run_sync(self._load_engines)
+        slots = len(engines)
+        if self.config.warmup:
+            started = time.perf_counter()
+            for engine in engines:
+                await anyio.to_thread.run_sync(_warm_up, engine)
+            log.info(
+                "warmed up %d slot(s) in %.0f ms", slots, (time.perf_counter() - started) * 1e3
+            )
+        queue_size = self.config.queue_size
+        self._pool = InferencePool(
+            engines,
+            queue_size=queue_size if queue_size is not None else 2 * slots + 4,
+            timeout_s=self.config.request_timeout_s,
+            metrics=self.metrics,
+        )
+
+    def _load_engines(self) -> list[OCR]:
+        cfg = self.config
+        engine_config = engine_config_from_env(
+            preset=cfg.preset, max_pixels=cfg.max_pixels, max_bytes=cfg.max_upload_bytes
+        )
+        started = time.perf_counter()
+        engines = [OCR(config=engine_config, threads=cfg.threads) for _ in range(cfg.slots or 1)]
+        log.info(
+            "loaded preset %r: %d slot(s) x %s thread(s) in %.0f ms",
+            cfg.preset,
+            len(engines),
+            cfg.threads,
+            (time.perf_counter() - started) * 1e3,
+        )
+        return engines
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+        self.cache.clear()
+
+    def admit(self) -> None:
+        """Refuse at once (503) when the queue is full, before the body is read."""
+        if self._pool is None:
+            raise Overloaded("the models are still loading", retry_after_s=5, code="not_ready")
+        self._pool.check_admission()
+
+    # -- work ----------------------------------------------------------------------------------
+
+    async def inspect(self, image: ImageInput) -> str:
+        """SHA-256 of the bytes after checking the header (type, pixel limit) without decoding:
+        a bad upload is refused before it can take an inference slot."""
+        return await anyio.to_thread.run_sync(self._inspect, image.data)
+
+    def _inspect(self, data: bytes) -> str:
+        probe_image(data, self.config.max_pixels)
+        return hashlib.sha256(data).hexdigest()
+
+    async def recognize(self, image: ImageInput, options: OcrOptions) -> dict[str, Any]:
+        """The answer for one image (SPEC §2); raises on a bad image or when overloaded."""
+        answers = await self.recognize_many([image], options, raise_errors=True)
+        return answers[0]
+
+    async def recognize_many(
+        self, images: Sequence[ImageInput], options: OcrOptions, *, raise_errors: bool = False
+    ) -> list[dict[str, Any]]:
+        """Answers in order. A bad image becomes its error object (or raises, when
+        ``raise_errors``); all misses run one after another in a single slot, so a batch waits in
+        the queue once and cannot take every slot."""
+        answers: list[dict[str, Any] | None] = [None] * len(images)
+        todo: list[tuple[int, CacheKey]] = []
+        for i, image in enumerate(images):
+            try:
+                sha = await self.inspect(image)
+            except CpuocrError as exc:
+                if raise_errors:
+                    raise
+                answers[i] = self._failed(exc)
+                continue
+            key: CacheKey = (sha, options.det, options.preprocess)
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.metrics.cache_hits.inc()
+                self.metrics.images.labels(outcome="cached").inc()
+                answers[i] = {**hit, "cached": True}
+            else:
+                if self.cache.enabled:
+                    self.metrics.cache_misses.inc()
+                todo.append((i, key))
+        if todo:
+            datas = [images[i].data for i, _ in todo]
+            results = await self.pool.run(lambda engine: _run_all(engine, datas, options))
+            for (i, key), outcome in zip(todo, results, strict=True):
+                if isinstance(outcome, CpuocrError):
+                    if raise_errors:
+                        raise outcome
+                    answers[i] = self._failed(outcome)
+                    continue
+                self.metrics.observe_stages(outcome.timings_ms)
+                self.metrics.images.labels(outcome="ok").inc()
+                answer = _answer(outcome, key[0])
+                self.cache.put(key, answer)
+                answers[i] = {**answer, "cached": False}
+            self.metrics.cache_bytes.set(self.cache.size_bytes)
+            self.metrics.cache_entries.set(len(self.cache))
+        done = [a for a in answers if a is not None]
+        if len(done) != len(images):
+            raise RuntimeError("an image of the request got no answer")  # a bug, not bad input
+        return done
+
+    def _failed(self, exc: BaseException) -> dict[str, Any]:
+        self.metrics.images.labels(outcome="error").inc()
+        return error_payload(exc)[1]
+
+    async def preprocess_stages(self, image: ImageInput) -> dict[str, Any]:
+        await self.inspect(image)
+        return await self.pool.run(lambda engine: _stages_answer(engine, image.data))
+
+
+def _run_all(engine: OCR, datas: list[bytes], options: OcrOptions) -> list[OCRResult | CpuocrError]:
+    out: list[OCRResult | CpuocrError] = []
+    for data in datas:
+        try:
+            out.append(engine(data, det=options.det, preprocess=options.preprocess))
+        except CpuocrError as exc:  # one bad image must not fail the others of a batch
+            out.append(exc)
+    return out
+
+
+def _answer(result: OCRResult, sha256: str) -> dict[str, Any]:
+    answer = result.to_dict()
+    answer.pop("timings_ms", None)
+    answer["image_sha256"] = sha256
+    answer["cached"] = False
+    return answer
+
+
+def _stages_answer(engine: OCR, data: bytes) -> dict[str, Any]:
+    stages = engine.preprocess_stages(data)
+    original = next(iter(stages.values()))
+    height, width = original.shape[:2]
+    return {
+        "success": True,
+        "width": int(width),
+        "height": int(height),
+        "stages": [_stage_png(name, image) for name, image in stages.items()],
+    }
+
+
+def _stage_png(name: str, image: np.ndarray) -> dict[str, Any]:
+    height, width = image.shape[:2]
+    scale = PREVIEW_MAX_SIDE / max(height, width)
+    if scale < 1:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    ok, encoded = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:
+        raise RuntimeError(f"PNG encoding of stage {name!r} failed")
+    return {
+        "name": name,
+        "width": int(width),
+        "height": int(height),
+        "image": base64.b64encode(encoded.tobytes()).decode("ascii"),
+    }
+
+
+def _warm_up(engine: OCR) -> None:
+    """One tiny detection and one recognition, so the first real request does not pay for ONNX
+    Runtime's lazy initialisation."""
+    canvas = np.full((64, 256, 3), 255, np.uint8)
+    cv2.putText(canvas, "cpuocr 123", (8, 44), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 2)
+    engine(canvas, det=True, preprocess="none")
+    engine(canvas, det=False, preprocess="none")

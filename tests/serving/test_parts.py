@@ -1,0 +1,454 @@
+"""The serving parts on their own: config, cache, inference pool, error mapping, body parsing,
+metrics registries and the ``serve`` flags. No server process; no models."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import threading
+import time
+import typing
+from typing import Any
+
+import httpx
+import pytest
+from starlette.requests import Request
+
+from cpuocr import errors as engine_errors
+from cpuocr.preprocess import MODES
+from cpuocr.serving import create_app
+from cpuocr.serving.cache import ResultCache
+from cpuocr.serving.cli import add_serve_arguments
+from cpuocr.serving.config import SETTINGS, ServeConfig
+from cpuocr.serving.errors import (
+    BadRequest,
+    Overloaded,
+    PayloadTooLarge,
+    RequestTimeout,
+    Unauthorized,
+    UnsupportedMediaType,
+    error_payload,
+    status_for,
+)
+from cpuocr.serving.inference import InferencePool
+from cpuocr.serving.inputs import MAX_TEXT_FIELD_BYTES, _InMemoryMultiPartParser, parse_request
+from cpuocr.serving.metrics import Metrics
+from cpuocr.serving.schemas import PreprocessMode
+
+MB = 1024 * 1024
+
+# -- config ------------------------------------------------------------------------------------
+
+
+def test_defaults() -> None:
+    cfg = ServeConfig()
+    assert (cfg.host, cfg.port, cfg.workers) == ("127.0.0.1", 5000, 1)
+    assert cfg.max_upload_bytes == 20 * MB and cfg.max_pixels == 40_000_000
+    assert cfg.cache_mb == 64 and cfg.api_key is None and cfg.cors_origins == ()
+
+
+def test_flags_win_over_environment_and_environment_over_defaults() -> None:
+    env = {"CPUOCR_PORT": "6000", "CPUOCR_CACHE_MB": "8", "CPUOCR_API_KEY": "k", "CPUOCR_HOST": ""}
+    args = argparse.Namespace(port="7000")
+    cfg = ServeConfig.from_sources(args, env)
+    assert cfg.port == 7000
+    assert cfg.cache_mb == 8.0 and cfg.cache_bytes == 8 * MB
+    assert cfg.api_key == "k"
+    assert cfg.host == "127.0.0.1"  # an empty variable counts as unset
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"CPUOCR_PORT": "http"}, "CPUOCR_PORT"),
+        ({"CPUOCR_PORT": "70000"}, "port"),
+        ({"CPUOCR_SLOTS": "0"}, "slots"),
+        ({"CPUOCR_CACHE_MB": "-1"}, "cache_mb"),
+        ({"CPUOCR_WARMUP": "perhaps"}, "CPUOCR_WARMUP"),
+        ({"CPUOCR_LOG_LEVEL": "loud"}, "valid"),
+        ({"CPUOCR_MAX_UPLOAD_MB": "nan"}, "CPUOCR_MAX_UPLOAD_MB"),
+    ],
+)
+def test_bad_values_fail_loudly(env: dict[str, str], needle: str) -> None:
+    with pytest.raises(engine_errors.ConfigError, match=needle):
+        ServeConfig.from_env(env)
+
+
+def test_every_setting_round_trips_through_the_environment() -> None:
+    cfg = ServeConfig(
+        host="0.0.0.0",
+        port=5123,
+        workers=2,
+        slots=3,
+        threads=1,
+        queue_size=0,
+        max_upload_bytes=5 * MB + 17,
+        max_pixels=1234,
+        max_batch_images=4,
+        cache_mb=0.5,
+        request_timeout_s=2.5,
+        graceful_timeout_s=0,
+        api_key="secret",
+        cors_origins=("http://a.example", "http://b.example"),
+        log_level="debug",
+        warmup=False,
+    )
+    assert ServeConfig.from_env(cfg.to_env()) == cfg
+    assert {s.field for s in SETTINGS} == set(ServeConfig.__dataclass_fields__)
+
+
+@pytest.mark.parametrize(
+    ("cores", "workers", "slots", "threads", "expect"),
+    [
+        (1, 1, None, None, (1, 1)),
+        (2, 1, None, None, (1, 2)),
+        (4, 1, None, None, (2, 2)),
+        (8, 1, None, None, (4, 2)),
+        (8, 2, None, None, (2, 2)),
+        (8, 1, 8, None, (8, 1)),
+        (8, 1, None, 4, (2, 4)),
+    ],
+)
+def test_slots_times_threads_fit_the_cores(
+    cores: int, workers: int, slots: int | None, threads: int | None, expect: tuple[int, int]
+) -> None:
+    cfg = ServeConfig(workers=workers, slots=slots, threads=threads).resolved(cores)
+    assert (cfg.slots, cfg.threads) == expect
+    assert cfg.slots is not None and cfg.threads is not None
+    assert cfg.slots * cfg.threads <= max(1, cores // workers)
+    assert cfg.queue_size == 2 * cfg.slots + 4
+
+
+def test_serve_help_lists_every_flag_and_variable() -> None:
+    parser = argparse.ArgumentParser(prog="cpuocr serve")
+    add_serve_arguments(parser)
+    text = parser.format_help()
+    for setting in SETTINGS:
+        assert setting.flag in text and setting.env in text
+    args = parser.parse_args(["--port", "5050", "--cors-origins", "http://x.example"])
+    cfg = ServeConfig.from_sources(args, {})
+    assert cfg.port == 5050 and cfg.cors_origins == ("http://x.example",)
+
+
+def test_preprocess_modes_of_the_schema_match_the_engine() -> None:
+    assert typing.get_args(PreprocessMode) == MODES
+
+
+# -- cache -------------------------------------------------------------------------------------
+
+
+def test_cache_is_an_lru_bounded_in_bytes() -> None:
+    value = {"text": ["x" * 300]}
+    probe = ResultCache(10_000)
+    probe.put(("a", True, "auto"), value)
+    entry = probe.size_bytes
+    cache = ResultCache(capacity_bytes=3 * entry)
+    for name in ("a", "b", "c"):
+        cache.put((name, True, "auto"), value)
+    assert len(cache) == 3 and cache.size_bytes == 3 * entry
+    assert cache.get(("a", True, "auto")) == value  # refreshes "a"
+    cache.put(("d", True, "auto"), value)
+    assert cache.size_bytes <= 3 * entry
+    assert cache.get(("b", True, "auto")) is None  # the least recently used went
+    assert cache.get(("a", True, "auto")) == value
+    assert cache.get(("a", False, "auto")) is None  # options are part of the key
+    assert cache.get(("a", True, "none")) is None
+
+
+def test_cache_of_zero_is_disabled_and_huge_values_are_not_stored() -> None:
+    off = ResultCache(0)
+    off.put(("a", True, "auto"), {"text": []})
+    assert not off.enabled and off.get(("a", True, "auto")) is None and len(off) == 0
+    small = ResultCache(100)
+    small.put(("a", True, "auto"), {"text": ["y" * 1000]})
+    assert len(small) == 0
+
+
+# -- inference pool ----------------------------------------------------------------------------
+
+
+def _sleeper(seconds: float) -> typing.Callable[[object], str]:
+    def work(engine: object) -> str:
+        time.sleep(seconds)
+        return f"done by {engine}"
+
+    return work
+
+
+def test_pool_refuses_at_once_when_slots_and_queue_are_full() -> None:
+    async def scenario() -> tuple[list[Any], float]:
+        pool: InferencePool[str] = InferencePool(["e0"], queue_size=1, timeout_s=10)
+        tasks = [asyncio.create_task(pool.run(_sleeper(0.3))) for _ in range(2)]
+        await asyncio.sleep(0.05)  # one running, one waiting
+        started = time.perf_counter()
+        with pytest.raises(Overloaded) as info:
+            await pool.run(_sleeper(0))
+        refused_in = time.perf_counter() - started
+        assert info.value.headers["Retry-After"].isdigit()
+        with pytest.raises(Overloaded):
+            pool.check_admission()
+        results = await asyncio.gather(*tasks)
+        pool.check_admission()  # room again
+        pool.close()
+        return results, refused_in
+
+    results, refused_in = asyncio.run(scenario())
+    assert results == ["done by e0", "done by e0"]
+    assert refused_in < 0.05
+
+
+def test_pool_never_runs_more_than_its_slots_and_serves_in_order() -> None:
+    running = 0
+    peak = 0
+    order: list[int] = []
+    lock = threading.Lock()
+
+    def work_for(i: int) -> typing.Callable[[str], int]:
+        def work(engine: str) -> int:
+            nonlocal running, peak
+            with lock:
+                running += 1
+                peak = max(peak, running)
+                order.append(i)
+            time.sleep(0.02)
+            with lock:
+                running -= 1
+            return i
+
+        return work
+
+    async def scenario() -> list[int]:
+        pool: InferencePool[str] = InferencePool(["a", "b"], queue_size=20, timeout_s=10)
+        tasks = []
+        for i in range(12):
+            tasks.append(asyncio.create_task(pool.run(work_for(i))))
+            await asyncio.sleep(0)  # queue them in order
+        out = await asyncio.gather(*tasks)
+        pool.close()
+        return list(out)
+
+    assert asyncio.run(scenario()) == list(range(12))
+    assert peak == 2
+    assert order[:2] == [0, 1] and sorted(order) == list(range(12))
+
+
+def test_pool_timeout_keeps_the_slot_until_the_thread_really_ends() -> None:
+    async def scenario() -> None:
+        metrics = Metrics()
+        pool: InferencePool[str] = InferencePool(
+            ["only"], queue_size=2, timeout_s=0.1, metrics=metrics
+        )
+        with pytest.raises(Overloaded) as info:
+            await pool.run(_sleeper(0.4))
+        assert info.value.code == "timeout"
+        assert pool.busy == 1  # still running in its thread
+        # a waiter behind it times out in the queue too
+        with pytest.raises(Overloaded):
+            await pool.run(_sleeper(0))
+        await asyncio.sleep(0.5)
+        assert pool.busy == 0
+        assert await pool.run(_sleeper(0)) == "done by only"
+        text = metrics.render().decode()
+        assert 'cpuocr_rejected_total{reason="timeout"} 2.0' in text
+        pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_cancelled_waiter_leaves_the_queue() -> None:
+    async def scenario() -> None:
+        pool: InferencePool[str] = InferencePool(["x"], queue_size=1, timeout_s=10)
+        first = asyncio.create_task(pool.run(_sleeper(0.2)))
+        await asyncio.sleep(0.02)
+        waiter = asyncio.create_task(pool.run(_sleeper(0)))
+        await asyncio.sleep(0.02)
+        assert pool.waiting == 1
+        waiter.cancel()
+        await asyncio.sleep(0)
+        assert pool.waiting == 0
+        await first
+        assert await pool.run(_sleeper(0)) == "done by x"
+        pool.close()
+
+    asyncio.run(scenario())
+
+
+# -- error mapping -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exc", "status"),
+    [
+        (engine_errors.InvalidImage("x"), 400),
+        (engine_errors.UnsupportedFormat("x"), 415),
+        (engine_errors.ImageTooLarge("x"), 413),
+        (engine_errors.ConfigError("x"), 400),
+        (engine_errors.ModelNotFound("x"), 503),
+        (engine_errors.ModelChecksumMismatch("x"), 503),
+        (engine_errors.CpuocrError("x"), 400),
+        (BadRequest("x"), 400),
+        (Unauthorized("x"), 401),
+        (RequestTimeout("x"), 408),
+        (PayloadTooLarge("x"), 413),
+        (UnsupportedMediaType("x"), 415),
+        (Overloaded("x", retry_after_s=3), 503),
+        (RuntimeError("boom at /secret/path"), 500),
+    ],
+)
+def test_status_mapping(exc: Exception, status: int) -> None:
+    assert status_for(exc) == status
+    got_status, body, headers = error_payload(exc)
+    assert got_status == status
+    assert body["success"] is False and set(body["error"]) == {"code", "message"}
+    if status == 500:
+        assert "secret" not in body["error"]["message"]  # no internals leak
+    if isinstance(exc, Overloaded):
+        assert headers == {"Retry-After": "3"}
+
+
+# -- body parsing ------------------------------------------------------------------------------
+
+
+def _request(body: bytes, content_type: str) -> Request:
+    chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)] or [b""]
+
+    async def receive() -> dict[str, Any]:
+        chunk = chunks.pop(0) if chunks else b""
+        return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/ocr",
+        "headers": [(b"content-type", content_type.encode())],
+    }
+    return Request(scope, receive)
+
+
+def _multipart(file_bytes: bytes, fields: dict[str, str] | None = None) -> tuple[bytes, str]:
+    boundary = "b0undary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="x.png"\r\n'
+        "Content-Type: image/png\r\n\r\n".encode()
+        + file_bytes
+        + b"\r\n"
+    ]
+    for name, value in (fields or {}).items():
+        disposition = f'Content-Disposition: form-data; name="{name}"'
+        parts.append(f"--{boundary}\r\n{disposition}\r\n\r\n{value}\r\n".encode())
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def test_multipart_file_parts_stay_in_memory() -> None:
+    payload = bytes(range(256)) * (12 * 1024)  # 3 MB: over Starlette's 1 MB spool size
+    body, content_type = _multipart(payload)
+
+    async def scenario() -> None:
+        parser = _InMemoryMultiPartParser(
+            _request(body, content_type), max_files=1, spool_bytes=64 * MB
+        )
+        form = await parser.parse()
+        upload = form["image"]
+        assert not isinstance(upload, str)
+        assert upload.file._rolled is False  # type: ignore[attr-defined]  # never on disk
+        assert await upload.read() == payload
+        await form.close()
+
+    asyncio.run(scenario())
+
+
+def test_parse_request_reads_options() -> None:
+    body, content_type = _multipart(b"PNG", {"det": "FALSE", "preprocess": "Classic"})
+
+    async def scenario() -> None:
+        parsed = await parse_request(_request(body, content_type), ServeConfig(), batch=False)
+        assert parsed.images[0].data == b"PNG" and parsed.images[0].filename == "x.png"
+        assert parsed.options.det is False and parsed.options.preprocess == "classic"
+
+    asyncio.run(scenario())
+
+
+def test_text_field_limit_is_413() -> None:
+    body, content_type = _multipart(b"PNG", {"det": "x" * (MAX_TEXT_FIELD_BYTES + 1)})
+
+    async def scenario() -> None:
+        with pytest.raises(PayloadTooLarge):
+            await parse_request(_request(body, content_type), ServeConfig(), batch=False)
+
+    asyncio.run(scenario())
+
+
+def test_a_body_slower_than_the_request_timeout_is_408() -> None:
+    async def trickle() -> dict[str, Any]:
+        await asyncio.sleep(5)
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/ocr",
+        "headers": [(b"content-type", b"application/json")],
+    }
+
+    async def scenario() -> None:
+        config = ServeConfig(request_timeout_s=0.1)
+        with pytest.raises(RequestTimeout):
+            await parse_request(Request(scope, trickle), config, batch=False)
+
+    asyncio.run(scenario())
+
+
+# -- the app without its lifespan (no models loaded) ----------------------------------------------
+
+
+def _call(app: Any, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """One request through the ASGI app in-process; the lifespan does not run (no models)."""
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.request(method, url, **kwargs)
+
+    return asyncio.run(go())
+
+
+def test_cors_is_off_by_default_and_on_for_configured_origins() -> None:
+    preflight = {"Origin": "http://ui.example", "Access-Control-Request-Method": "POST"}
+    with_cors = create_app(ServeConfig(cors_origins=("http://ui.example",)))
+    response = _call(with_cors, "OPTIONS", "/ocr", headers=preflight)
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "http://ui.example"
+    evil = {**preflight, "Origin": "http://evil.example"}
+    assert (
+        "access-control-allow-origin"
+        not in _call(with_cors, "OPTIONS", "/ocr", headers=evil).headers
+    )
+    default = create_app(ServeConfig())
+    response = _call(default, "OPTIONS", "/ocr", headers=preflight)
+    assert "access-control-allow-origin" not in response.headers
+    response = _call(default, "GET", "/healthz", headers=preflight)
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_not_ready_until_the_models_are_loaded() -> None:
+    app = create_app(ServeConfig())
+    assert _call(app, "GET", "/healthz").status_code == 200
+    ready = _call(app, "GET", "/readyz")
+    assert ready.status_code == 503 and ready.json()["ready"] is False
+    response = _call(app, "POST", "/ocr", files={"image": ("x.png", b"x", "image/png")})
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "not_ready"
+    assert response.headers["Retry-After"] == "5"
+
+
+# -- metrics -----------------------------------------------------------------------------------
+
+
+def test_each_metrics_object_has_its_own_registry() -> None:
+    first, second = Metrics(), Metrics()  # would raise "Duplicated timeseries" if shared
+    first.cache_hits.inc()
+    assert b"cpuocr_cache_hits_total 1.0" in first.render()
+    assert b"cpuocr_cache_hits_total 0.0" in second.render()
+    first.observe_stages({"detect": 12.5, "recognise": 30.0})
+    assert b'cpuocr_stage_duration_seconds_count{stage="detect"} 1.0' in first.render()

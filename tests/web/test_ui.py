@@ -1,0 +1,183 @@
+"""The Web UI in a real headless Chromium against a real server: upload, recognise, boxes,
+highlight, export, preprocessing preview, rejected files, paste and drop, no external requests."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import importlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+live = importlib.import_module("cpuocr_tests_live_server")  # loaded by conftest.py
+
+EXPECTED = list(live.RECEIPT_LINES)
+
+
+def _file(name: str, data: bytes, mime: str) -> dict[str, Any]:
+    return {"name": name, "mimeType": mime, "buffer": data}
+
+
+def _card(page: Any, name: str) -> Any:
+    return page.locator("[data-testid=result-card]", has=page.get_by_text(name, exact=True))
+
+
+def _wait_all_finished(page: Any) -> None:
+    page.wait_for_function(
+        "() => { const cards = [...document.querySelectorAll('[data-testid=result-card]')];"
+        " return cards.length > 0 && cards.every("
+        "c => c.dataset.state === 'done' || c.dataset.state === 'error'); }"
+    )
+
+
+def test_recognise_highlight_export_preview_and_reject(
+    page: Any, ui_server: Any, artifacts: Path
+) -> None:
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+
+    page.set_input_files(
+        "[data-testid=file-input]",
+        files=[
+            _file("invoice.png", live.receipt_png(), "image/png"),
+            _file("receipt-page.png", live.receipt_page_png(), "image/png"),
+            _file("notes.txt", "这不是图片 not an image".encode(), "text/plain"),
+        ],
+    )
+    assert page.locator("[data-testid=result-card]").count() == 3
+    start = page.get_by_test_id("start")
+    assert "开始识别" in start.inner_text() and "Start recognition" in start.inner_text()
+    start.click()
+    _wait_all_finished(page)
+
+    # the recognised text, one list item per line, with confidences
+    invoice = _card(page, "invoice.png")
+    assert invoice.get_attribute("data-state") == "done"
+    lines = invoice.locator("[data-testid=line] .text")
+    assert lines.all_inner_texts() == EXPECTED
+    scores = invoice.locator("[data-testid=line] .score").all_inner_texts()
+    assert len(scores) == 2 and all(s.endswith("%") for s in scores)
+
+    # one box per line, drawn in the image's pixel space over the image
+    polygons = invoice.locator("[data-testid=overlay] polygon")
+    assert polygons.count() == 2
+    width, height = Image.open(io.BytesIO(live.receipt_png())).size
+    viewbox = invoice.locator("[data-testid=overlay]").get_attribute("viewBox")
+    assert viewbox == f"0 0 {width} {height}"
+    box = invoice.locator("[data-testid=overlay]").bounding_box()
+    image_box = invoice.locator("img.image").bounding_box()
+    assert (
+        abs(box["width"] - image_box["width"]) < 1 and abs(box["height"] - image_box["height"]) < 1
+    )
+
+    # clicking a line highlights its box; clicking a box highlights its line
+    invoice.locator("[data-testid=line]").nth(1).click()
+    assert "active" in (polygons.nth(1).get_attribute("class") or "")
+    assert "active" not in (polygons.nth(0).get_attribute("class") or "")
+    polygons.nth(0).dispatch_event("click")
+    assert "active" in (invoice.locator("[data-testid=line]").nth(0).get_attribute("class") or "")
+    assert "active" not in (polygons.nth(1).get_attribute("class") or "")
+
+    # exports download the recognised text
+    with page.expect_download() as info:
+        invoice.get_by_test_id("export-txt").click()
+    download = info.value
+    assert download.suggested_filename == "invoice.txt"
+    assert Path(download.path()).read_text(encoding="utf-8") == "\n".join(EXPECTED) + "\n"
+    with page.expect_download() as info:
+        invoice.get_by_test_id("export-csv").click()
+    rows = list(csv.reader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8-sig"))))
+    assert rows[0][:4] == ["file", "line", "text", "score"]
+    assert [r[2] for r in rows[1:]] == EXPECTED
+    with page.expect_download() as info:
+        invoice.get_by_test_id("export-json").click()
+    exported = json.loads(Path(info.value.path()).read_text(encoding="utf-8"))
+    assert exported["file"] == "invoice.png" and exported["text"] == EXPECTED
+    with page.expect_download() as info:
+        invoice.get_by_test_id("export-md").click()
+    markdown = Path(info.value.path()).read_text(encoding="utf-8")
+    assert "| 1 | 发票号码 12345678 |" in markdown
+
+    # the text file was refused, with the server's message
+    rejected = _card(page, "notes.txt")
+    assert rejected.get_attribute("data-state") == "error"
+    message = rejected.get_by_test_id("error-message")
+    assert message.is_visible()
+    assert "not an image" in message.inner_text() and "HTTP 400" in message.inner_text()
+
+    page.get_by_test_id("summary").wait_for()
+    assert "3 images · 2 done · 1 failed" in page.get_by_test_id("summary").inner_text()
+    page.get_by_test_id("toast").wait_for(state="hidden")
+    page.screenshot(path=str(artifacts / "web-ui.png"), full_page=True)
+
+    # the preprocessing preview shows every stage image
+    invoice.get_by_test_id("preview").click()
+    dialog = page.get_by_test_id("preview-dialog")
+    dialog.wait_for(state="visible")
+    stage_images = page.locator("[data-testid=preview-stages] figure img")
+    stage_images.nth(4).wait_for()
+    assert stage_images.count() == 5
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=preview-stages] img')]"
+        ".every(img => img.complete && img.naturalWidth > 0)"
+    )
+    captions = page.locator("[data-testid=preview-stages] figcaption strong").all_inner_texts()
+    assert captions[1] == "灰度 / Gray" and captions[3].endswith("Binarized")
+    page.screenshot(path=str(artifacts / "web-ui-preview.png"))
+    page.get_by_test_id("preview-close").click()
+    dialog.wait_for(state="hidden")
+
+    # nothing was fetched from anywhere but the server (blob:/data: URLs are local)
+    foreign = [u for u in requests if not u.startswith((ui_server.url, "blob:", "data:"))]
+    assert foreign == []
+
+
+def test_paste_and_drop_add_images(page: Any) -> None:
+    png = base64.b64encode(live.receipt_png()).decode()
+    page.evaluate(
+        """(b64) => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const pasted = new DataTransfer();
+            pasted.items.add(new File([bytes], 'image.png', {type: 'image/png'}));
+            window.dispatchEvent(new ClipboardEvent('paste', {clipboardData: pasted}));
+            const dropped = new DataTransfer();
+            dropped.items.add(new File([bytes], 'dropped.png', {type: 'image/png'}));
+            document.getElementById('dropzone').dispatchEvent(
+                new DragEvent('drop', {dataTransfer: dropped, bubbles: true, cancelable: true}));
+        }""",
+        png,
+    )
+    names = page.locator("[data-testid=file-name]").all_inner_texts()
+    assert names == ["pasted-1.png", "dropped.png"]
+    page.get_by_test_id("start").click()
+    _wait_all_finished(page)
+    for i in range(2):
+        card = page.locator("[data-testid=result-card]").nth(i)
+        assert card.locator("[data-testid=line] .text").all_inner_texts() == EXPECTED
+
+
+def test_copy_all_puts_the_lines_on_the_clipboard(page: Any) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.set_input_files(
+        "[data-testid=file-input]", files=[_file("copy.png", live.receipt_png(), "image/png")]
+    )
+    page.get_by_test_id("start").click()
+    _wait_all_finished(page)
+    page.get_by_test_id("copy-all").click()
+    page.get_by_test_id("toast").wait_for(state="visible")
+    assert page.evaluate("navigator.clipboard.readText()") == "\n".join(EXPECTED)
+
+
+def test_api_docs_page_renders_the_endpoints_offline(page: Any, ui_server: Any) -> None:
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(ui_server.url + "/docs")
+    page.locator("details.endpoint").nth(5).wait_for()
+    paths = page.locator("details.endpoint .path").all_inner_texts()
+    for path in ("/ocr", "/ocr/batch", "/preprocess", "/healthz", "/readyz", "/metrics"):
+        assert path in paths
+    assert all(u.startswith(ui_server.url) for u in requests), requests
