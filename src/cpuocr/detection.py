@@ -26,8 +26,8 @@ _INV_STD = np.float32(1.0 / (0.5 * 255.0))
 class DetectionConfig:
     max_pixels: int = 2_000_000  # pixel budget of the detector input
     max_side_px: int = 2400  # cap on the long side of the detector input
-    small_side_px: int = 640  # images whose long side is under this are enlarged…
-    max_upscale: float = 2.0  # …by at most this factor
+    small_side_px: int = 1024  # images whose long side is under this are enlarged…
+    max_upscale: float = 3.0  # …by at most this factor
     thresh: float = 0.3
     box_thresh: float = 0.5
     unclip_ratio: float = 1.6

@@ -354,6 +354,23 @@ def _score(
     return detail
 
 
+def evaluate(
+    reader: Reader, dataset: Dataset, items: Sequence[LineItem | PageItem]
+) -> dict[str, Any]:
+    """Score ``reader`` on ``items`` of ``dataset`` in this process (the accuracy tests use it;
+    the benchmark proper runs each system in a worker process and alternates them)."""
+    tally = Tally()
+    for item in items:
+        started = time.perf_counter()
+        if isinstance(item, LineItem):
+            reply: dict[str, Any] = {"text": reader.read_line(item.image)}
+        else:
+            reply = {"lines": reader.read_page(item.image)}
+        tally.seconds.append(time.perf_counter() - started)
+        _score(tally, dataset, item, reply)
+    return tally.summary(dataset.info.kind)
+
+
 def machine_info() -> dict[str, Any]:
     """CPU model, cores and platform, for naming the machine next to the numbers."""
     model = platform.processor() or "unknown"

