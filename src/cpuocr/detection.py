@@ -2,7 +2,7 @@
 
 The size policy is ours, chosen by measurement (BENCHMARKS.md): keep the image at its own scale
 where text is already legible, shrink only past a pixel budget and a long-side cap, and enlarge
-only small images (screenshots, crops) by a bounded factor. RapidOCR instead scales the short side
+only images with a short side under 240 px (one-line screenshots, labels) by at most 3×. RapidOCR instead scales the short side
 *up* to 736 px, which makes a 340×76 screenshot a 3300×736 tensor.
 """
 
@@ -26,7 +26,7 @@ _INV_STD = np.float32(1.0 / (0.5 * 255.0))
 class DetectionConfig:
     max_pixels: int = 2_000_000  # pixel budget of the detector input
     max_side_px: int = 2400  # cap on the long side of the detector input
-    small_side_px: int = 1024  # images whose long side is under this are enlarged…
+    min_short_side_px: int = 240  # images with a shorter short side are enlarged…
     max_upscale: float = 3.0  # …by at most this factor
     thresh: float = 0.3
     box_thresh: float = 0.5
@@ -39,9 +39,11 @@ class DetectionConfig:
 def plan_resize(width: int, height: int, cfg: DetectionConfig) -> ScaleTransform:
     """Detector input size for an image: multiples of 32, aspect kept as far as rounding allows."""
     scale = 1.0
-    long_side = max(width, height)
-    if long_side < cfg.small_side_px:
-        scale = min(cfg.max_upscale, cfg.small_side_px / long_side)
+    long_side, short_side = max(width, height), min(width, height)
+    if short_side < cfg.min_short_side_px:
+        # A short side this small (a one-line screenshot, a label) means the text is at most a
+        # few dozen pixels tall; DB finds small text much better when it is enlarged.
+        scale = min(cfg.max_upscale, cfg.min_short_side_px / short_side)
     area = width * height * scale * scale
     if area > cfg.max_pixels:
         scale *= math.sqrt(cfg.max_pixels / area)
