@@ -1,9 +1,14 @@
 """Model presets and model files: where they come from, where they live, and their SHA-256.
 
-Weights are taken from pinned PyPI wheels that ship ONNX files (``rapidocr==3.10.0`` for PP-OCRv6
+The fp32 weights are taken from pinned PyPI wheels that ship ONNX files (``rapidocr==3.10.0`` for PP-OCRv6
 small, ``rapidocr-onnxruntime==1.4.4`` for PP-OCRv4 mobile). ``install_models`` downloads the pinned
 wheel with pip (set-up time only), extracts the files and checks their hashes. At run time nothing
 is downloaded: a missing file raises :class:`ModelNotFound` naming the install command.
+
+The int8 files ship inside this package (``cpuocr/weights/``): they are made from the same
+PP-OCRv6 small weights by ``python -m cpuocr.tools.quantize`` (static QDQ, per-channel,
+percentile calibration on the calibration slice of the dev sets, which a user's machine does not
+have), and are SHA-256 checked like the others.
 """
 
 from __future__ import annotations
@@ -23,12 +28,16 @@ from .errors import ConfigError, ModelChecksumMismatch, ModelNotFound
 INSTALL_COMMAND = "cpuocr models install"
 
 
+BUNDLED = "cpuocr"  # ModelFile.package for files shipped inside this package
+BUNDLED_DIR = Path(__file__).resolve().parent / "weights"
+
+
 @dataclass(frozen=True)
 class ModelFile:
-    """One ONNX file inside a pinned wheel."""
+    """One ONNX file inside a pinned wheel (or bundled with cpuocr)."""
 
     name: str  # file name in the model directory
-    package: str  # PyPI requirement, pinned
+    package: str  # PyPI requirement, pinned; BUNDLED for files shipped in cpuocr/weights
     member: str  # path inside the wheel
     sha256: str
 
@@ -69,6 +78,18 @@ MODEL_FILES: dict[str, ModelFile] = {
         ),
         CLS_MOBILE,
         ModelFile(
+            "PP-OCRv6_det_small.int8.onnx",
+            BUNDLED,
+            "",
+            "e1675055a304d10b9e50102e9e06ba27b966749c9496c59d10b884904035c7b0",
+        ),
+        ModelFile(
+            "PP-OCRv6_rec_small.int8.onnx",
+            BUNDLED,
+            "",
+            "e896e43f0be858339cdc1b3c9b112777f01578c0bfa2f2d8dcf5c6360af82b52",
+        ),
+        ModelFile(
             "ch_PP-OCRv4_det_infer.onnx",
             _V4,
             "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx",
@@ -86,10 +107,24 @@ MODEL_FILES: dict[str, ModelFile] = {
 PRESETS: dict[str, Preset] = {
     "default": Preset(
         "default",
+        MODEL_FILES["PP-OCRv6_det_small.int8.onnx"],
+        MODEL_FILES["PP-OCRv6_rec_small.onnx"],
+        CLS_MOBILE,
+        "PP-OCRv6 small: int8 detection, fp32 recognition (the fastest within 0.5 points)",
+    ),
+    "fp32": Preset(
+        "fp32",
         MODEL_FILES["PP-OCRv6_det_small.onnx"],
         MODEL_FILES["PP-OCRv6_rec_small.onnx"],
         CLS_MOBILE,
-        "PP-OCRv6 small detection + recognition (rapidocr 3.10.0 weights)",
+        "PP-OCRv6 small detection + recognition in fp32 (rapidocr 3.10.0 weights)",
+    ),
+    "int8": Preset(
+        "int8",
+        MODEL_FILES["PP-OCRv6_det_small.int8.onnx"],
+        MODEL_FILES["PP-OCRv6_rec_small.int8.onnx"],
+        CLS_MOBILE,
+        "PP-OCRv6 small, detection and recognition both int8 (fastest, a little less accurate)",
     ),
     "fast": Preset(
         "fast",
@@ -127,7 +162,8 @@ def sha256_file(path: Path) -> str:
 
 def locate(model: ModelFile, directory: Path | None = None, *, verify: bool = True) -> Path:
     """Path of an installed model file; raises ModelNotFound / ModelChecksumMismatch."""
-    path = (directory or model_dir()) / model.name
+    base = BUNDLED_DIR if model.package == BUNDLED else (directory or model_dir())
+    path = base / model.name
     if not path.is_file():
         raise ModelNotFound(
             f"model file {path} is missing; install the models with: {INSTALL_COMMAND}"
@@ -162,6 +198,9 @@ def install_models(directory: Path | None = None, *, quiet: bool = False) -> lis
     installed: list[Path] = []
     by_package: dict[str, list[ModelFile]] = {}
     for m in MODEL_FILES.values():
+        if m.package == BUNDLED:
+            installed.append(locate(m))  # shipped with cpuocr: only verified
+            continue
         by_package.setdefault(m.package, []).append(m)
     for package, files in sorted(by_package.items()):
         missing = [m for m in files if not _is_valid(target / m.name, m.sha256)]
