@@ -2,8 +2,8 @@
 
 The size policy is ours, chosen by measurement (BENCHMARKS.md): keep the image at its own scale
 where text is already legible, shrink only past a pixel budget and a long-side cap, and enlarge
-only images with a short side under 240 px (one-line screenshots, labels) by at most 3×. RapidOCR instead scales the short side
-*up* to 736 px, which makes a 340×76 screenshot a 3300×736 tensor.
+only images with a short side under 240 px (one-line screenshots, labels), by at most 3×.
+RapidOCR instead scales the short side *up* to 736 px: a 340×76 screenshot becomes 3300×736.
 """
 
 from __future__ import annotations

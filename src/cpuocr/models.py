@@ -1,9 +1,10 @@
 """Model presets and model files: where they come from, where they live, and their SHA-256.
 
-The fp32 weights are taken from pinned PyPI wheels that ship ONNX files (``rapidocr==3.10.0`` for PP-OCRv6
-small, ``rapidocr-onnxruntime==1.4.4`` for PP-OCRv4 mobile). ``install_models`` downloads the pinned
-wheel with pip (set-up time only), extracts the files and checks their hashes. At run time nothing
-is downloaded: a missing file raises :class:`ModelNotFound` naming the install command.
+The fp32 weights are taken from pinned PyPI wheels that ship ONNX files (``rapidocr==3.10.0``
+for PP-OCRv6 small, ``rapidocr-onnxruntime==1.4.4`` for PP-OCRv4 mobile). ``install_models``
+downloads the pinned wheel with pip (set-up time only), extracts the files and checks their
+hashes. At run time nothing is downloaded: a missing file raises :class:`ModelNotFound` naming
+the install command.
 
 The int8 files ship inside this package (``cpuocr/weights/``): they are made from the same
 PP-OCRv6 small weights by ``python -m cpuocr.tools.quantize`` (static QDQ, per-channel,
