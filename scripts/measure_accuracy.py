@@ -1,7 +1,7 @@
 """Measure every preset on every dev set (full sets, in process) and print the figures that
 tests/integration/test_accuracy.py's thresholds are set from.
 
-    .venv/bin/python scripts/measure_accuracy.py [--presets default,fp32] [--out FILE.json]
+    .venv/bin/python scripts/measure_accuracy.py [--presets default,fp32] [--limit N] [--out F]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ def main() -> int:
     parser.add_argument("--presets", default=",".join(PRESETS))
     parser.add_argument("--sets", default="")
     parser.add_argument("--out", default="")
+    parser.add_argument("--limit", type=int, default=0, help="first N items of each set")
     args = parser.parse_args()
     data_dir = find_data_dir()
     if data_dir is None:
@@ -31,7 +32,8 @@ def main() -> int:
         reader = CpuocrReader(preset)
         for name in sets:
             dataset = load_dataset(name, data_dir)
-            summary = evaluate(reader, dataset, dataset.items)
+            items = dataset.items[: args.limit] if args.limit else dataset.items
+            summary = evaluate(reader, dataset, items)
             results[f"{preset}/{name}"] = summary
             keys = ("cer", "exact") if dataset.info.kind == "lines" else ("char_f1", "region_cer")
             figures = " ".join(f"{k}={summary[k]:.2f}" for k in keys if summary[k] is not None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,8 +90,14 @@ class TextRecognizer:
         model: OnnxModel,
         config: RecognitionConfig | None = None,
         charset_path: Path | None = None,
+        parallel_batches: int = 1,
     ) -> None:
         self.model = model
+        self._pool = (
+            ThreadPoolExecutor(parallel_batches, thread_name_prefix="cpuocr-rec")
+            if parallel_batches > 1
+            else None
+        )
         self.config = config or RecognitionConfig()
         self.charset = load_charset(model, charset_path)
         fixed_h = model.input_shape[2] if len(model.input_shape) == 4 else None
@@ -102,7 +109,7 @@ class TextRecognizer:
         cfg = self.config
         pieces = [piece for i, crop in enumerate(crops) for piece in self._split(i, crop)]
         order = sorted(range(len(pieces)), key=lambda k: pieces[k].width)
-        decoded: list[Decoded] = [Decoded("", 0.0)] * len(pieces)
+        batches: list[list[int]] = []
         start = 0
         while start < len(order):
             end = start + 1
@@ -112,11 +119,22 @@ class TextRecognizer:
                 if w * (end - start + 1) * cfg.height > cfg.batch_pixels:
                     break
                 end += 1
-            batch_ids = order[start:end]
-            results = self._run([pieces[k] for k in batch_ids])
-            for k, d in zip(batch_ids, results, strict=True):
-                decoded[k] = d
+            batches.append(order[start:end])
             start = end
+
+        def run(ids: list[int]) -> list[Decoded]:
+            return self._run([pieces[k] for k in ids])
+
+        if self._pool is not None and len(batches) > 1:
+            # Small recognition batches use cores better side by side (one ONNX Runtime thread
+            # each) than one after another with intra-op threads; the session is thread-safe.
+            results = list(self._pool.map(run, batches))
+        else:
+            results = [run(ids) for ids in batches]
+        decoded: list[Decoded] = [Decoded("", 0.0)] * len(pieces)
+        for ids, batch_result in zip(batches, results, strict=True):
+            for k, d in zip(ids, batch_result, strict=True):
+                decoded[k] = d
         return _merge(len(crops), pieces, decoded)
 
     def _run(self, pieces: list[_Piece]) -> list[Decoded]:
