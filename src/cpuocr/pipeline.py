@@ -59,11 +59,13 @@ class OCR:
         # Recognition runs its batches side by side, one ONNX Runtime thread each (measured
         # faster than intra-op threads on its small tensors); detection keeps intra-op threads.
         threads = cfg.runtime.intra_op_threads()
-        rec_runtime = dataclasses.replace(cfg.runtime, threads=1)
+        rec_path = resolve(cfg.rec_model, spec.rec)
+        single = dataclasses.replace(cfg.runtime, threads=1)
         self.recognizer = TextRecognizer(
-            OnnxModel(resolve(cfg.rec_model, spec.rec), rec_runtime),
+            OnnxModel(rec_path, cfg.runtime),
             cfg.recognition,
             cfg.rec_charset,
+            parallel_model=OnnxModel(rec_path, single) if threads > 1 else None,
             parallel_batches=threads,
         )
         self.classifier = (

@@ -90,12 +90,16 @@ class TextRecognizer:
         model: OnnxModel,
         config: RecognitionConfig | None = None,
         charset_path: Path | None = None,
+        parallel_model: OnnxModel | None = None,
         parallel_batches: int = 1,
     ) -> None:
+        """``parallel_model`` (the same weights with one intra-op thread) runs several batches
+        side by side on ``parallel_batches`` threads; a lone batch goes to ``model``."""
         self.model = model
+        self._parallel_model = parallel_model
         self._pool = (
             ThreadPoolExecutor(parallel_batches, thread_name_prefix="cpuocr-rec")
-            if parallel_batches > 1
+            if parallel_model is not None and parallel_batches > 1
             else None
         )
         self.config = config or RecognitionConfig()
@@ -122,28 +126,27 @@ class TextRecognizer:
             batches.append(order[start:end])
             start = end
 
-        def run(ids: list[int]) -> list[Decoded]:
-            return self._run([pieces[k] for k in ids])
-
-        if self._pool is not None and len(batches) > 1:
+        if self._pool is not None and self._parallel_model is not None and len(batches) > 1:
             # Small recognition batches use cores better side by side (one ONNX Runtime thread
-            # each) than one after another with intra-op threads; the session is thread-safe.
-            results = list(self._pool.map(run, batches))
+            # each) than one after another with intra-op threads; sessions are thread-safe.
+            model = self._parallel_model
+            results = list(self._pool.map(lambda ids: self._run(model, pieces, ids), batches))
         else:
-            results = [run(ids) for ids in batches]
+            results = [self._run(self.model, pieces, ids) for ids in batches]
         decoded: list[Decoded] = [Decoded("", 0.0)] * len(pieces)
         for ids, batch_result in zip(batches, results, strict=True):
             for k, d in zip(ids, batch_result, strict=True):
                 decoded[k] = d
         return _merge(len(crops), pieces, decoded)
 
-    def _run(self, pieces: list[_Piece]) -> list[Decoded]:
+    def _run(self, model: OnnxModel, all_pieces: list[_Piece], ids: list[int]) -> list[Decoded]:
         cfg = self.config
+        pieces = [all_pieces[k] for k in ids]
         batch_w = max(cfg.min_width, *(p.width for p in pieces))
         batch = np.zeros((len(pieces), 3, cfg.height, batch_w), dtype=np.float32)
         for j, p in enumerate(pieces):
             batch[j, :, :, : p.width] = _prepare(p.image, cfg.height, p.width).transpose(2, 0, 1)
-        probs = self.model.run(batch)
+        probs = model.run(batch)
         steps = probs.shape[1]
         out = []
         for j, p in enumerate(pieces):
