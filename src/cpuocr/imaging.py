@@ -8,8 +8,11 @@ flattened on white, 16-bit and float images are scaled to 8 bits, palette/CMYK/g
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import io
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +57,45 @@ def sniff_unsupported(head: bytes) -> str | None:
     return None
 
 
+def _silence_libtiff_errors() -> None:
+    """libtiff prints its decode errors ("LZWDecode: Not enough data at scanline 0") straight to
+    the process's stderr, where they break the CLI's one-line-per-bad-file contract; PIL raises
+    an OSError for the same failure anyway (→ InvalidImage). Unset libtiff's error handler in the
+    copy PIL loaded. Best effort: without it only the extra stderr line comes back."""
+    try:
+        from PIL import TiffImagePlugin  # noqa: F401  (loads PIL's _imaging and its libtiff)
+
+        maps = Path("/proc/self/maps").read_text()
+        paths = {line.split()[-1] for line in maps.splitlines() if "libtiff" in line}
+        for path in paths:
+            libtiff = ctypes.CDLL(path)
+            libtiff.TIFFSetErrorHandler.argtypes = [ctypes.c_void_p]
+            libtiff.TIFFSetErrorHandler.restype = ctypes.c_void_p
+            libtiff.TIFFSetErrorHandler(None)
+    except (OSError, AttributeError):
+        pass
+
+
+_silence_libtiff_errors()
+
+
+@contextlib.contextmanager
+def _quiet_pil() -> Iterator[None]:
+    """PIL warns about damaged files it can still read ("Corrupt EXIF data", "Truncated File
+    Read", bomb warnings under our own pixel limit). The input is the caller's problem, not a
+    warning about the program: where warnings are errors (pytest, ``-W error``) they would escape
+    as a non-cpuocr exception, so they are silenced while opening and decoding."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        yield
+
+
 def _open(data: bytes) -> Image.Image:
     if not data:
         raise InvalidImage("the file is empty (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with _quiet_pil():
             return Image.open(io.BytesIO(data), formats=DECODABLE_FORMATS)
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge(f"image dimensions are too large: {exc}") from None
@@ -104,7 +140,8 @@ def load_image(
         return array_to_bgr(source, max_pixels)
     if isinstance(source, Image.Image):
         _check_size(source.size, max_pixels)
-        return _pil_to_bgr(source)
+        with _quiet_pil():
+            return _pil_to_bgr(source)
     if isinstance(source, str | Path):
         path = Path(source)
         if not path.is_file():
@@ -122,8 +159,7 @@ def load_image(
     img = _open(data)
     _check_size(img.size, max_pixels)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with _quiet_pil():
             img.load()
             return _pil_to_bgr(img)
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
