@@ -16,10 +16,7 @@ import numpy as np
 import pyclipper
 
 from .geometry import ScaleTransform, order_quad
-from .runtime import OnnxModel
-
-_MEAN = np.float32(0.5 * 255.0)
-_INV_STD = np.float32(1.0 / (0.5 * 255.0))
+from .runtime import OnnxModel, to_planar
 
 
 @dataclass(frozen=True)
@@ -56,8 +53,7 @@ def plan_resize(width: int, height: int, cfg: DetectionConfig) -> ScaleTransform
 
 def normalize_det(image: np.ndarray) -> np.ndarray:
     """BGR uint8 (H, W, 3) → float32 (1, 3, H, W), (x/255 - 0.5) / 0.5."""
-    x = (image.astype(np.float32) - _MEAN) * _INV_STD
-    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+    return to_planar(image)[None]
 
 
 class TextDetector:

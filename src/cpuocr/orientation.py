@@ -14,10 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .runtime import OnnxModel
-
-_MEAN = np.float32(0.5 * 255.0)
-_INV_STD = np.float32(1.0 / (0.5 * 255.0))
+from .runtime import OnnxModel, to_planar
 
 
 @dataclass(frozen=True)
@@ -55,8 +52,7 @@ class LineOrientationClassifier:
             h, w = crop.shape[:2]
             rw = min(cfg.input_width, max(1, round(w * cfg.input_height / max(1, h))))
             resized = cv2.resize(crop, (rw, cfg.input_height))
-            x = (resized.astype(np.float32) - _MEAN) * _INV_STD
-            batch[i, :, :, :rw] = x.transpose(2, 0, 1)
+            batch[i, :, :, :rw] = to_planar(resized)
         probs = self.model.run(batch)
         return np.asarray(probs[:, 1], dtype=np.float32)
 

@@ -13,10 +13,7 @@ import cv2
 import numpy as np
 
 from .errors import ModelNotFound
-from .runtime import OnnxModel
-
-_MEAN = np.float32(0.5 * 255.0)
-_INV_STD = np.float32(1.0 / (0.5 * 255.0))
+from .runtime import OnnxModel, to_planar
 
 
 @dataclass(frozen=True)
@@ -81,7 +78,7 @@ def resized_width(crop: np.ndarray, height: int) -> int:
 
 def _prepare(crop: np.ndarray, height: int, width: int) -> np.ndarray:
     resized = cv2.resize(crop, (width, height), interpolation=cv2.INTER_LINEAR)
-    return (resized.astype(np.float32) - _MEAN) * _INV_STD
+    return to_planar(resized)
 
 
 class TextRecognizer:
@@ -145,7 +142,7 @@ class TextRecognizer:
         batch_w = max(cfg.min_width, *(p.width for p in pieces))
         batch = np.zeros((len(pieces), 3, cfg.height, batch_w), dtype=np.float32)
         for j, p in enumerate(pieces):
-            batch[j, :, :, : p.width] = _prepare(p.image, cfg.height, p.width).transpose(2, 0, 1)
+            batch[j, :, :, : p.width] = _prepare(p.image, cfg.height, p.width)
         probs = model.run(batch)
         steps = probs.shape[1]
         out = []
