@@ -3,32 +3,15 @@ and a real server with a private TMPDIR whose memory is sampled from /proc."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import importlib
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-TESTS = Path(__file__).resolve().parents[1]
-
-
-def load_by_path(name: str, path: Path) -> ModuleType:
-    """Import ``path`` as module ``name`` once (works under any pytest import mode)."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {path}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-live = load_by_path("cpuocr_tests_live_server", TESTS / "serving" / "live_server.py")
-loadtest = load_by_path("cpuocr_loadtest", TESTS.parent / "scripts" / "loadtest.py")
+# Loaded once by tests/conftest.py.
+live = importlib.import_module("cpuocr_tests_live_server")
+loadtest = importlib.import_module("cpuocr_loadtest")
 
 
 @pytest.fixture(scope="session")

@@ -3,32 +3,15 @@ loopback ports, and the images they read."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import importlib
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 
-
-def _load_live_server() -> ModuleType:
-    name = "cpuocr_tests_live_server"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("live_server.py")
-        )
-        if spec is None or spec.loader is None:
-            raise ImportError("cannot load tests/serving/live_server.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-live = _load_live_server()
+live = importlib.import_module("cpuocr_tests_live_server")  # loaded by tests/conftest.py
 
 API_KEY: str = live.API_KEY
 

@@ -6,12 +6,10 @@ installs it with apt) and are skipped, saying why, when it is absent.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -22,20 +20,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
 
-def _load_live_server() -> ModuleType:
-    name = "cpuocr_tests_live_server"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "serving" / "live_server.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {path}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-live = _load_live_server()
+live = importlib.import_module("cpuocr_tests_live_server")  # loaded by tests/conftest.py
 
 
 @pytest.fixture(scope="session")
