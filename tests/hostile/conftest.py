@@ -18,10 +18,7 @@ loadtest = importlib.import_module("cpuocr_loadtest")
 def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Default configuration (auth off, CORS off, default limits), TMPDIR private and empty."""
     tmp = tmp_path_factory.mktemp("hostile")
-    srv = live.LiveServer(tmp / "logs")
-    srv.env["TMPDIR"] = str(tmp / "tmpdir")
-    (tmp / "tmpdir").mkdir()
-    srv.start()
+    srv = live.start_with_private_tmpdir(tmp)
     yield srv
     code = srv.stop()
     assert code == 0, f"server exit code {code}:\n{srv.log()}"

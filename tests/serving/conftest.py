@@ -26,10 +26,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The default configuration (auth off, cache on, slots and threads from the cores), with a
     private TMPDIR the tests can inspect."""
     tmp = tmp_path_factory.mktemp("server")
-    srv = live.LiveServer(tmp / "logs")
-    srv.env["TMPDIR"] = str(tmp / "tmpdir")
-    (tmp / "tmpdir").mkdir()
-    srv.start()
+    srv = live.start_with_private_tmpdir(tmp)
     yield srv
     code = srv.stop()
     assert code == 0, f"server exit code {code}:\n{srv.log()}"

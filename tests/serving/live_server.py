@@ -171,3 +171,12 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait(timeout=10)
+
+
+def start_with_private_tmpdir(tmp: Path) -> LiveServer:
+    """A started server in the default configuration whose TMPDIR is ``tmp/tmpdir``, private and
+    empty, so tests can check that uploads leave nothing behind."""
+    srv = LiveServer(tmp / "logs")
+    srv.env["TMPDIR"] = str(tmp / "tmpdir")
+    (tmp / "tmpdir").mkdir()
+    return srv.start()
