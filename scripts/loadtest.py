@@ -41,7 +41,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -413,6 +413,25 @@ async def _run(
     )
 
 
+def _run_in_own_thread(coro: Coroutine[Any, Any, None]) -> None:
+    """Run ``coro`` to completion on a fresh event loop in a thread of its own, so the load
+    client also works when the calling thread already has a running loop (pytest-playwright's
+    sync API leaves one behind; ``asyncio.run`` refuses to start inside it)."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coro)
+        except BaseException as exc:  # re-raised in the caller
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name="loadtest-client", daemon=True)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
 def run_load(
     url: str,
     *,
@@ -439,7 +458,7 @@ def run_load(
         sampler.start()
     t0 = time.perf_counter()
     try:
-        asyncio.run(
+        _run_in_own_thread(
             _run(
                 url,
                 concurrency=concurrency,
