@@ -45,6 +45,11 @@ def fast_ocr() -> Iterator[OCR]:
 
 
 @pytest.fixture(scope="session")
+def openvino_ocr() -> Iterator[OCR]:
+    yield OCR(preset="openvino")
+
+
+@pytest.fixture(scope="session")
 def data_dir() -> Path:
     from cpuocr.tools.datasets import find_data_dir
 

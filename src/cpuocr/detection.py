@@ -16,7 +16,7 @@ import numpy as np
 import pyclipper
 
 from .geometry import ScaleTransform, order_quad
-from .runtime import OnnxModel, to_planar
+from .runtime import Model, to_planar
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def normalize_det(image: np.ndarray) -> np.ndarray:
 
 
 class TextDetector:
-    def __init__(self, model: OnnxModel, config: DetectionConfig | None = None) -> None:
+    def __init__(self, model: Model, config: DetectionConfig | None = None) -> None:
         self.model = model
         self.config = config or DetectionConfig()
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .runtime import OnnxModel, to_planar
+from .runtime import Model, to_planar
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def turn_upright_vertical(crop: np.ndarray) -> np.ndarray:
 
 
 class LineOrientationClassifier:
-    def __init__(self, model: OnnxModel, config: OrientationConfig | None = None) -> None:
+    def __init__(self, model: Model, config: OrientationConfig | None = None) -> None:
         self.model = model
         self.config = config or OrientationConfig()
 

@@ -21,7 +21,7 @@ from .imaging import ImageSource, load_image
 from .orientation import LineOrientationClassifier, is_vertical, turn_upright_vertical
 from .preprocess import apply_preprocess, check_mode, classic_stages
 from .recognition import TextRecognizer
-from .runtime import OnnxModel
+from .runtime import load_model
 from .types import Line, OCRResult, Quad
 
 
@@ -53,24 +53,32 @@ class OCR:
         def resolve(custom: Path | None, file: model_store.ModelFile) -> Path:
             return custom if custom is not None else model_store.locate(file, directory)
 
-        self.detector = TextDetector(
-            OnnxModel(resolve(cfg.det_model, spec.det), cfg.runtime), cfg.detection
+        runtime = dataclasses.replace(
+            cfg.runtime,
+            backend=cfg.runtime.backend or spec.backend,
+            precision=cfg.runtime.precision or spec.precision,
         )
-        # Recognition runs its batches side by side, one ONNX Runtime thread each (measured
+        self.runtime = runtime  # what the models were loaded with (the preset's backend filled in)
+        self.detector = TextDetector(
+            load_model(resolve(cfg.det_model, spec.det), runtime), cfg.detection
+        )
+        # On ONNX Runtime, recognition runs its batches side by side, one thread each (measured
         # faster than intra-op threads on its small tensors); detection keeps intra-op threads.
-        threads = cfg.runtime.intra_op_threads()
+        # OpenVINO spreads one batch over the cores well, so it gets no side-by-side pool.
+        threads = runtime.intra_op_threads()
         rec_path = resolve(cfg.rec_model, spec.rec)
-        single = dataclasses.replace(cfg.runtime, threads=1)
+        side_by_side = threads > 1 and runtime.backend == "onnxruntime"
+        single = dataclasses.replace(runtime, threads=1)
         self.recognizer = TextRecognizer(
-            OnnxModel(rec_path, cfg.runtime),
+            load_model(rec_path, runtime),
             cfg.recognition,
             cfg.rec_charset,
-            parallel_model=OnnxModel(rec_path, single) if threads > 1 else None,
+            parallel_model=load_model(rec_path, single) if side_by_side else None,
             parallel_batches=threads,
         )
         self.classifier = (
             LineOrientationClassifier(
-                OnnxModel(model_store.locate(spec.cls, directory), cfg.runtime), cfg.orientation
+                load_model(model_store.locate(spec.cls, directory), runtime), cfg.orientation
             )
             if spec.cls is not None and cfg.use_cls
             else None

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from .errors import ModelNotFound
-from .runtime import OnnxModel, to_planar
+from .runtime import Model, to_planar
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Decoded:
     tokens: tuple[str, ...] = ()  # the decoded classes, one per position
 
 
-def load_charset(model: OnnxModel, charset_path: Path | None = None) -> list[str]:
+def load_charset(model: Model, charset_path: Path | None = None) -> list[str]:
     """Class labels: index 0 is the CTC blank, then the charset, then a space (PaddleOCR's rule).
 
     The charset comes from the ONNX metadata key ``character`` or from a text file, one per line.
@@ -84,10 +84,10 @@ def _prepare(crop: np.ndarray, height: int, width: int) -> np.ndarray:
 class TextRecognizer:
     def __init__(
         self,
-        model: OnnxModel,
+        model: Model,
         config: RecognitionConfig | None = None,
         charset_path: Path | None = None,
-        parallel_model: OnnxModel | None = None,
+        parallel_model: Model | None = None,
         parallel_batches: int = 1,
     ) -> None:
         """``parallel_model`` (the same weights with one intra-op thread) runs several batches
@@ -120,6 +120,8 @@ class TextRecognizer:
                 if w * (end - start + 1) * cfg.height > cfg.batch_pixels:
                     break
                 end += 1
+            if self.model.shape_step > 1:
+                end = start + _floor_pow2(end - start)  # few distinct batch shapes
             batches.append(order[start:end])
             start = end
 
@@ -136,10 +138,10 @@ class TextRecognizer:
                 decoded[k] = d
         return _merge(len(crops), pieces, decoded)
 
-    def _run(self, model: OnnxModel, all_pieces: list[_Piece], ids: list[int]) -> list[Decoded]:
+    def _run(self, model: Model, all_pieces: list[_Piece], ids: list[int]) -> list[Decoded]:
         cfg = self.config
         pieces = [all_pieces[k] for k in ids]
-        batch_w = max(cfg.min_width, *(p.width for p in pieces))
+        batch_w = _round_up(max(cfg.min_width, *(p.width for p in pieces)), model.shape_step)
         batch = np.zeros((len(pieces), 3, cfg.height, batch_w), dtype=np.float32)
         for j, p in enumerate(pieces):
             batch[j, :, :, : p.width] = _prepare(p.image, cfg.height, p.width)
@@ -176,6 +178,14 @@ class TextRecognizer:
             width = resized_width(img, cfg.height)
             out.append(_Piece(line, img, width, float(x0), bounds[p], bounds[p + 1]))
         return out
+
+
+def _round_up(value: int, step: int) -> int:
+    return -(-value // step) * step
+
+
+def _floor_pow2(n: int) -> int:
+    return 1 << (n.bit_length() - 1)
 
 
 @dataclass(frozen=True)

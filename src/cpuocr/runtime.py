@@ -1,15 +1,18 @@
-"""The one ONNX Runtime wrapper: session options, threads, providers and model metadata."""
+"""The model runtime: ONNX Runtime (the portable default) or OpenVINO (where it is installed and
+asked for), behind one small interface — ``run``, ``input_shape``, ``metadata``, ``path``."""
 
 from __future__ import annotations
 
 import os
+import queue
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import onnxruntime as ort
 
-from .errors import ModelNotFound
+from .errors import ConfigError, ModelNotFound
 
 
 @dataclass(frozen=True)
@@ -17,8 +20,12 @@ class RuntimeConfig:
     """How every model session is built. ``threads=None`` uses all cores this process may use."""
 
     threads: int | None = None
-    graph_optimization: str = "all"  # all | extended | basic | disabled
+    graph_optimization: str = "all"  # all | extended | basic | disabled (ONNX Runtime)
     memory_arena: bool = False  # off: arena growth on varying shapes is what makes RSS creep
+    # onnxruntime | openvino; None: the preset's. OpenVINO's precision "bf16" computes on the
+    # CPU's bf16 units where it has them (AMX, AVX512-BF16) and in fp32 where it has not.
+    backend: str | None = None
+    precision: str | None = None
 
     def intra_op_threads(self) -> int:
         if self.threads is not None and self.threads > 0:
@@ -52,8 +59,45 @@ def to_planar(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 
+BACKENDS = ("onnxruntime", "openvino")
+PRECISIONS = ("fp32", "bf16")
+
+
+def openvino_available() -> bool:
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class Model(Protocol):
+    """What the stages need from a loaded model with one input."""
+
+    path: Path
+    input_shape: list[Any]
+    metadata: dict[str, str]
+    # Callers round free input dimensions up to a multiple of this (1: any size is as fast).
+    # OpenVINO plans each new input shape on first sight (tens of ms), so there it pays to
+    # keep the set of shapes small and let its shape cache hit.
+    shape_step: int
+
+    def run(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+def load_model(path: Path, config: RuntimeConfig) -> Model:
+    """Load ``path`` on the runtime ``config.backend`` names."""
+    if config.backend == "openvino":
+        return OpenVinoModel(path, config)
+    if config.backend in ("onnxruntime", None):
+        return OnnxModel(path, config)
+    raise ConfigError(f"unknown backend {config.backend!r}; valid: {', '.join(BACKENDS)}")
+
+
 class OnnxModel:
     """A loaded ONNX model with one input. ``run`` is thread-safe (ORT sessions are)."""
+
+    shape_step = 1
 
     def __init__(self, path: Path, config: RuntimeConfig) -> None:
         if not path.is_file():
@@ -76,3 +120,71 @@ class OnnxModel:
     def run(self, batch: np.ndarray) -> np.ndarray:
         out = self.session.run(None, {self.input_name: batch})[0]
         return np.asarray(out)
+
+
+# Compiled kernels kept per input shape. OpenVINO's default (5,000) lets memory climb by
+# gigabytes over the varied batch shapes of recognition; a small cache keeps most of the speed.
+_OV_SHAPE_CACHE = 128
+
+
+class OpenVinoModel:
+    """The same interface on OpenVINO's CPU plugin. ``run`` is thread-safe: each call borrows an
+    infer request from a pool (a request is not safe to share) and returns it afterwards."""
+
+    shape_step = 32
+
+    def __init__(self, path: Path, config: RuntimeConfig) -> None:
+        if not path.is_file():
+            raise ModelNotFound(f"model file {path} does not exist")
+        if config.precision not in (*PRECISIONS, None):
+            raise ConfigError(
+                f"unknown precision {config.precision!r}; valid: {', '.join(PRECISIONS)}"
+            )
+        try:
+            import openvino as ov
+        except ImportError:
+            raise ConfigError(
+                "backend 'openvino' needs the openvino package; install it or use 'onnxruntime'"
+            ) from None
+        core = ov.Core()
+        model = core.read_model(str(path))
+        self.path = path
+        self.input_shape = [
+            d.get_length() if d.is_static else None for d in model.inputs[0].get_partial_shape()
+        ]
+        self.metadata = _openvino_metadata(model)
+        self.compiled = core.compile_model(
+            model,
+            "CPU",
+            {
+                "INFERENCE_PRECISION_HINT": "bf16" if config.precision == "bf16" else "f32",
+                "INFERENCE_NUM_THREADS": config.intra_op_threads(),
+                "PERFORMANCE_HINT": "LATENCY",
+                "NUM_STREAMS": 1,
+                "ENABLE_CPU_PINNING": False,  # the cores are shared with other slots/processes
+                "CPU_RUNTIME_CACHE_CAPACITY": _OV_SHAPE_CACHE,
+            },
+        )
+        self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        try:
+            request = self._requests.get_nowait()
+        except queue.Empty:
+            request = self.compiled.create_infer_request()
+        try:
+            result = request.infer({0: batch})
+            return np.array(result[self.compiled.outputs[0]], copy=True)
+        finally:
+            self._requests.put(request)
+
+
+def _openvino_metadata(model: Any) -> dict[str, str]:
+    """The ONNX file's metadata_props, which OpenVINO keeps under rt_info["framework"]."""
+    if not model.has_rt_info(["framework"]):
+        return {}
+    framework = model.get_rt_info(["framework"])
+    out: dict[str, str] = {}
+    for key in framework.astype(dict):
+        out[str(key)] = model.get_rt_info(["framework", key]).astype(str)
+    return out

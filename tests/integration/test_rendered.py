@@ -158,3 +158,25 @@ def test_very_wide_line_is_split_and_merged_without_loss(ocr: OCR) -> None:
         small = TextRecognizer(ocr.recognizer.model, RecognitionConfig(max_width=max_width))
         assert len(small._split(0, crop)) > 1
         assert small([crop])[0].text == text
+
+
+def test_openvino_preset_reads_like_onnxruntime(ocr: OCR, openvino_ocr: OCR) -> None:
+    assert openvino_ocr.runtime.backend == "openvino"
+    image = to_bgr(render_lines(INVOICE))
+    ov_result = openvino_ocr(image)
+    assert squash(ov_result.text) == squash(INVOICE)
+    # Same lines in the same places as the ONNX Runtime engine (bf16 moves boxes a pixel or two).
+    ort_result = ocr(image)
+    assert len(ov_result.lines) == len(ort_result.lines)
+    for a, b in zip(ov_result.lines, ort_result.lines, strict=True):
+        assert np.abs(np.asarray(a.box) - np.asarray(b.box)).max() <= 4
+
+
+def test_openvino_engine_is_thread_safe(openvino_ocr: OCR) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"线程{i} {i}{i}{i}{i} Line" for i in range(6)]
+    images = [to_bgr(render_lines([t])) for t in texts]
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda im: squash(openvino_ocr(im).text), images * 2))
+    assert results == [[t.replace(" ", "")] for t in texts] * 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import logging
 import time
@@ -24,7 +25,7 @@ from ..types import OCRResult
 from .cache import CacheKey, ResultCache
 from .config import ServeConfig
 from .errors import Overloaded, error_payload
-from .inference import InferencePool
+from .inference import InferencePool, run_nicer
 from .inputs import ImageInput, OcrOptions
 from .metrics import Metrics
 
@@ -61,12 +62,12 @@ class OcrService:
     async def start(self) -> None:
         engines = self._given_engines
         if engines is None:
-            engines = await anyio.to_thread.run_sync(self._load_engines)
+            engines = await run_nicer(self._load_engines)
         slots = len(engines)
         if self.config.warmup:
             started = time.perf_counter()
             for engine in engines:
-                await anyio.to_thread.run_sync(_warm_up, engine)
+                await run_nicer(functools.partial(_warm_up, engine))
             log.info(
                 "warmed up %d slot(s) in %.0f ms", slots, (time.perf_counter() - started) * 1e3
             )

@@ -112,9 +112,15 @@ class CpuocrReader:
         from cpuocr import __version__
 
         config = self._ocr.config
+        runtime = self._ocr.runtime
+        threads = runtime.intra_op_threads()
+        if runtime.backend == "openvino":
+            engine = f"OpenVINO, {threads} inference threads, precision hint {runtime.precision}"
+        else:
+            engine = f"ONNX Runtime intra-op {threads}, inter-op 1"
         return {
             "version": __version__,
-            "threads": f"ONNX Runtime intra-op {config.runtime.intra_op_threads()}, inter-op 1",
+            "threads": engine,
             "preprocess": self.preprocess or config.preprocess,
         }
 
