@@ -2,7 +2,8 @@
 
 Thresholds come from measured runs (`scripts/measure_accuracy.py --presets default` and
 `--presets fp32,int8,openvino,fast --limit 20`), set a little worse than what was measured
-(about 0.3-0.5 points, more on tiny sets), so a regression fails. Skipped with a message where the data is absent.
+(about 0.3-0.5 points, more on tiny sets), so a regression fails. Skipped with a message where
+the data is absent.
 """
 
 from __future__ import annotations
