@@ -7,7 +7,10 @@ itself. Each request changes one pixel of a rendered text picture, so no two bod
 the result cache never answers. It prints throughput, latency percentiles (p50/p95/p99) of the
 200s, the server-side answer time of the 503s (from the ``Server-Timing`` header), status counts,
 and samples of the server's resident memory (VmRSS) and open file descriptors, read from
-``/proc/PID``.
+``/proc/PID``. With ``--probe N`` a separate light client process also sends N requests, one at a
+time on a fresh connection, and reports the times it saw: on a small machine the load client's own
+CPU use (16 busy clients in one Python process) inflates the times its clients see, the probe's
+are what one more user of the overloaded service would see.
 
 Examples::
 
@@ -226,9 +229,14 @@ class Report:
     warmup_requests: int = 0
     t0: float = 0.0  # time.perf_counter() when the run started; Outcome.started counts from it
 
+    probe: list[tuple[str, float]] = field(default_factory=list)  # (status, seconds)
+
     @property
     def statuses(self) -> Counter[str]:
         return Counter(o.status for o in self.outcomes)
+
+    def probe_latencies(self, status: str) -> list[float]:
+        return sorted(seconds for got, seconds in self.probe if got == status)
 
     def latencies(self, status: str = "200") -> list[float]:
         return sorted(o.latency_s for o in self.outcomes if o.status == status)
@@ -282,6 +290,8 @@ class Report:
         server = self.server_times("503")
         if server:
             out["latency_503_server_ms"] = _percentiles(server)
+        for status in sorted({got for got, _ in self.probe}):
+            out[f"probe_{status}_ms"] = _percentiles(self.probe_latencies(status))
         if self.samples:
             first, last = self.samples[0], self.samples[-1]
             warm, _ = self.memory_after_warmup()
@@ -413,6 +423,71 @@ async def _run(
     )
 
 
+# -- a probe in a process of its own -----------------------------------------------------------
+
+PROBE_CHILD = "--probe-child"
+
+
+def _probe_child(url: str, count: int, interval_s: float, duration_s: float) -> None:
+    """Run in its own process (``loadtest.py --probe-child URL COUNT INTERVAL DURATION``): up to
+    ``count`` requests, one at a time, each on a fresh connection and timed from connecting to the
+    last byte of the answer; prints a JSON list of ``[status, seconds]``."""
+    import http.client
+    import urllib.parse
+
+    target = urllib.parse.urlsplit(url)
+    images = ImageSource("tiny", variants=4, seed=11)
+    boundary = "cpuocr-probe-boundary"
+    api_key = os.environ.get("CPUOCR_API_KEY")
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    if api_key:
+        headers["X-API-Key"] = api_key
+    stop_at = time.monotonic() + duration_s
+    seen: list[tuple[str, float]] = []
+    while len(seen) < count and time.monotonic() < stop_at:
+        head = (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="image"; filename="p.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        )
+        body = head.encode() + images.next() + f"\r\n--{boundary}--\r\n".encode()
+        started = time.perf_counter()
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+        try:
+            connection.request("POST", "/ocr", body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            status = str(response.status)
+        except (OSError, http.client.HTTPException) as exc:
+            status = type(exc).__name__
+        finally:
+            connection.close()
+        seen.append((status, time.perf_counter() - started))
+        time.sleep(interval_s)
+    print(json.dumps(seen))
+
+
+def _start_probe(
+    url: str, count: int, interval_s: float, duration_s: float, api_key: str | None
+) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **({"CPUOCR_API_KEY": api_key} if api_key else {})}
+    command = [sys.executable, str(Path(__file__).resolve()), PROBE_CHILD, url]
+    command += [str(count), str(interval_s), str(duration_s)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
+
+
+def _probe_results(process: subprocess.Popen[bytes]) -> list[tuple[str, float]]:
+    try:
+        out, _ = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        return [("probe-hung", float("nan"))]
+    if process.returncode != 0:
+        return [("probe-failed", float("nan"))]
+    return [(str(status), float(seconds)) for status, seconds in json.loads(out)]
+
+
 def _run_in_own_thread(coro: Coroutine[Any, Any, None]) -> None:
     """Run ``coro`` to completion on a fresh event loop in a thread of its own, so the load
     client also works when the calling thread already has a running loop (pytest-playwright's
@@ -447,11 +522,19 @@ def run_load(
     api_key: str | None = None,
     honour_retry_after: bool = False,
     images: ImageSource | None = None,
+    probe_requests: int = 0,
+    probe_interval_s: float = 0.1,
 ) -> Report:
     """Run the load and return its :class:`Report`. Bounded by ``max_requests`` and
-    ``duration_s`` (plus at most one ``timeout_s`` for the requests still in flight)."""
+    ``duration_s`` (plus at most one ``timeout_s`` for the requests still in flight). With
+    ``probe_requests``, a probe process runs beside the load (see the module docstring)."""
     images = images if images is not None else ImageSource(image_kind)
     outcomes: list[Outcome] = []
+    probe = (
+        _start_probe(url, probe_requests, probe_interval_s, duration_s, api_key)
+        if probe_requests > 0
+        else None
+    )
     sampler = ProcSampler(pid, sample_interval_s) if pid is not None else None
     if sampler is not None:
         sampler.done_counter = lambda: len(outcomes)
@@ -476,7 +559,8 @@ def run_load(
     finally:
         wall = time.perf_counter() - t0
         samples = sampler.stop() if sampler is not None else []
-    return Report(concurrency, wall, outcomes, samples, warmup_requests, t0)
+        probed = _probe_results(probe) if probe is not None else []
+    return Report(concurrency, wall, outcomes, samples, warmup_requests, t0, probed)
 
 
 # -- a server of our own -----------------------------------------------------------------------
@@ -554,6 +638,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="clients sleep Retry-After seconds after a 503",
     )
+    parser.add_argument(
+        "--probe",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also send N requests from a separate light client process (one every 0.1 s)",
+    )
     parser.add_argument("--json", type=Path, help="also write the summary (and samples) here")
     args = parser.parse_args(argv)
 
@@ -579,6 +670,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             warmup_requests=args.warmup,
             api_key=args.api_key,
             honour_retry_after=args.honour_retry_after,
+            probe_requests=args.probe,
         )
     finally:
         exit_code = None
@@ -606,4 +698,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == [PROBE_CHILD]:
+        _probe_child(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]))
+        sys.exit(0)
     sys.exit(main())

@@ -186,15 +186,45 @@ def test_pool_refuses_at_once_when_slots_and_queue_are_full() -> None:
         refused_in = time.perf_counter() - started
         assert info.value.headers["Retry-After"].isdigit()
         with pytest.raises(Overloaded):
-            pool.check_admission()
+            pool.admit()
         results = await asyncio.gather(*tasks)
-        pool.check_admission()  # room again
+        pool.admit().release()  # room again
         pool.close()
         return results, refused_in
 
     results, refused_in = asyncio.run(scenario())
     assert results == ["done by e0", "done by e0"]
     assert refused_in < 0.05
+
+
+def test_pool_admission_promises_a_place_until_it_is_used_or_released() -> None:
+    """Places are promised at admission (before the body is read): with 1 slot + 1 queue place,
+    two admitted requests whose bodies are still arriving fill the pool, a third is refused at
+    once, and a promised request is never refused when it reaches run()."""
+
+    async def scenario() -> list[str]:
+        pool: InferencePool[str] = InferencePool(["e0"], queue_size=1, timeout_s=10)
+        first, second = pool.admit(), pool.admit()
+        assert pool.room == 0
+        with pytest.raises(Overloaded):
+            pool.admit()
+        second.release()
+        second.release()  # twice is harmless
+        assert pool.room == 1
+        with pool.admit() as third:
+            assert pool.room == 0
+            running = asyncio.create_task(pool.run(_sleeper(0.2), first))
+            await asyncio.sleep(0.05)  # first runs; its promise became the slot
+            assert pool.busy == 1 and pool.room == 0
+            results = await asyncio.gather(running, pool.run(_sleeper(0), third))
+        assert pool.room == 2  # both done, nothing promised
+        with pool.admit():
+            pass  # a request that never ran (bad upload, cache hit) gives its place back
+        assert pool.room == 2
+        pool.close()
+        return results
+
+    assert asyncio.run(scenario()) == ["done by e0", "done by e0"]
 
 
 def test_pool_never_runs_more_than_its_slots_and_serves_in_order() -> None:

@@ -4,9 +4,13 @@ Each slot owns one engine (its own ONNX Runtime sessions and intra-op threads, s
 over one thread pool) and one executor thread; inference never runs on the event loop. A request
 takes a free slot at once, or waits in a FIFO queue of at most ``queue_size`` requests; when the
 queue is full it is refused *immediately* with :class:`Overloaded` (503 + Retry-After) instead of
-piling up. A slot is given back only when its thread has really finished, even if the request that
-started it timed out or its client went away, so the number of running inferences never exceeds
-the number of slots.
+piling up. The place is promised when the request arrives (:meth:`InferencePool.admit`, before its
+body is read), so a request that was let in is never refused after its upload: otherwise several
+requests pass the check for the same last place while their bodies arrive, and all but one are
+refused late, after the event loop has served everyone else's uploads in between. A slot is
+given back only when its thread has really finished, even if the request that started it timed
+out or its client went away, so the number of running inferences never exceeds the number of
+slots.
 """
 
 from __future__ import annotations
@@ -73,6 +77,27 @@ def _settle(future: asyncio.Future[T], result: T | None, exc: BaseException | No
         future.set_result(result)  # type: ignore[arg-type]
 
 
+class Admission:
+    """A place (a slot or a place in the queue) promised to one request by
+    :meth:`InferencePool.admit`. It is handed over by :meth:`InferencePool.run` or given back by
+    :meth:`release` (also on leaving a ``with`` block: a bad upload, a cache hit), whichever comes
+    first; releasing twice does nothing."""
+
+    def __init__(self, release: Callable[[], None]) -> None:
+        self._release: Callable[[], None] | None = release
+
+    def release(self) -> None:
+        if self._release is not None:
+            release, self._release = self._release, None
+            release()
+
+    def __enter__(self) -> Admission:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
 class InferencePool(Generic[E]):
     def __init__(
         self,
@@ -91,6 +116,7 @@ class InferencePool(Generic[E]):
         self._idle: list[E] = list(engines)
         self._free = self.slots  # idle slots not yet promised to a woken waiter
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._promised = 0  # admitted requests that have not reached run() yet
         self._executor = ThreadPoolExecutor(
             max_workers=self.slots, thread_name_prefix="cpuocr-slot", initializer=lower_priority
         )
@@ -113,15 +139,27 @@ class InferencePool(Generic[E]):
         estimate = (self.waiting + 1) * self._mean_service_s / self.slots
         return max(1, min(60, math.ceil(estimate)))
 
-    def check_admission(self) -> None:
-        """Raise Overloaded now if a request could not even queue. The routes call this before
-        reading the body, so a flood is answered in microseconds and uploads do not pile up in
-        memory while they would be refused anyway."""
+    @property
+    def room(self) -> int:
+        """Requests that could still be let in: free slots plus queue places, less those already
+        promised."""
+        return self._free + self.queue_size - len(self._waiters) - self._promised
+
+    def admit(self) -> Admission:
+        """Promise the request a place, or raise Overloaded now. The routes call this before
+        reading the body, so a flood is answered in microseconds, uploads do not pile up in memory
+        while they would be refused anyway, and a request let in keeps its place while its body
+        arrives (the body read has its own timeout, so a slow upload cannot hold it forever)."""
         if self._closed:
             raise Overloaded("the service is shutting down", retry_after_s=1, code="shutting_down")
-        if self._free == 0 and len(self._waiters) >= self.queue_size:
+        if self.room <= 0:
             self._reject("queue_full")
             raise Overloaded(self._full_message(), retry_after_s=self.retry_after_s())
+        self._promised += 1
+        return Admission(self._unpromise)
+
+    def _unpromise(self) -> None:
+        self._promised -= 1
 
     def _full_message(self) -> str:
         return (
@@ -129,9 +167,12 @@ class InferencePool(Generic[E]):
             "already waiting; retry later"
         )
 
-    async def run(self, fn: Callable[[E], T]) -> T:
+    async def run(self, fn: Callable[[E], T], admission: Admission | None = None) -> T:
         """Run ``fn(engine)`` in a slot thread; raise Overloaded when the queue is full or the
-        request's time (waiting + running) is over."""
+        request's time (waiting + running) is over. With the request's ``admission``, its promised
+        place becomes the slot or queue place taken here (no await in between)."""
+        if admission is not None:
+            admission.release()
         if self._closed:
             raise Overloaded("the service is shutting down", retry_after_s=1, code="shutting_down")
         loop = asyncio.get_running_loop()

@@ -77,9 +77,9 @@ public = APIRouter()
     tags=["ocr"],
 )
 async def ocr(request: Request, service: ServiceDep) -> JSONResponse:
-    service.admit()
-    parsed = await parse_request(request, service.config, batch=False)
-    answer = await service.recognize(parsed.images[0], parsed.options)
+    with service.admit() as admission:
+        parsed = await parse_request(request, service.config, batch=False)
+        answer = await service.recognize(parsed.images[0], parsed.options, admission)
     return JSONResponse(answer)
 
 
@@ -95,9 +95,9 @@ async def ocr(request: Request, service: ServiceDep) -> JSONResponse:
     tags=["ocr"],
 )
 async def ocr_batch(request: Request, service: ServiceDep) -> JSONResponse:
-    service.admit()
-    parsed = await parse_request(request, service.config, batch=True)
-    answers = await service.recognize_many(parsed.images, parsed.options)
+    with service.admit() as admission:
+        parsed = await parse_request(request, service.config, batch=True)
+        answers = await service.recognize_many(parsed.images, parsed.options, admission=admission)
     return JSONResponse(answers)
 
 
@@ -110,9 +110,10 @@ async def ocr_batch(request: Request, service: ServiceDep) -> JSONResponse:
     tags=["ocr"],
 )
 async def preprocess_preview(request: Request, service: ServiceDep) -> JSONResponse:
-    service.admit()
-    parsed = await parse_request(request, service.config, batch=False)
-    return JSONResponse(await service.preprocess_stages(parsed.images[0]))
+    with service.admit() as admission:
+        parsed = await parse_request(request, service.config, batch=False)
+        answer = await service.preprocess_stages(parsed.images[0], admission)
+    return JSONResponse(answer)
 
 
 @public.get("/healthz", response_model=HealthResponse, tags=["service"], summary="Alive")

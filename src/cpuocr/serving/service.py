@@ -25,7 +25,7 @@ from ..types import OCRResult
 from .cache import CacheKey, ResultCache
 from .config import ServeConfig
 from .errors import Overloaded, error_payload
-from .inference import InferencePool, run_nicer
+from .inference import Admission, InferencePool, run_nicer
 from .inputs import ImageInput, OcrOptions
 from .metrics import Metrics
 
@@ -100,11 +100,12 @@ class OcrService:
             self._pool.close()
         self.cache.clear()
 
-    def admit(self) -> None:
-        """Refuse at once (503) when the queue is full, before the body is read."""
+    def admit(self) -> Admission:
+        """Refuse at once (503) when the queue is full, before the body is read; otherwise the
+        request's promised place (use it as a context manager, pass it on to the work)."""
         if self._pool is None:
             raise Overloaded("the models are still loading", retry_after_s=5, code="not_ready")
-        self._pool.check_admission()
+        return self._pool.admit()
 
     # -- work ----------------------------------------------------------------------------------
 
@@ -117,13 +118,22 @@ class OcrService:
         probe_image(data, self.config.max_pixels)
         return hashlib.sha256(data).hexdigest()
 
-    async def recognize(self, image: ImageInput, options: OcrOptions) -> dict[str, Any]:
+    async def recognize(
+        self, image: ImageInput, options: OcrOptions, admission: Admission | None = None
+    ) -> dict[str, Any]:
         """The answer for one image (SPEC §2); raises on a bad image or when overloaded."""
-        answers = await self.recognize_many([image], options, raise_errors=True)
+        answers = await self.recognize_many(
+            [image], options, admission=admission, raise_errors=True
+        )
         return answers[0]
 
     async def recognize_many(
-        self, images: Sequence[ImageInput], options: OcrOptions, *, raise_errors: bool = False
+        self,
+        images: Sequence[ImageInput],
+        options: OcrOptions,
+        *,
+        admission: Admission | None = None,
+        raise_errors: bool = False,
     ) -> list[dict[str, Any]]:
         """Answers in order. A bad image becomes its error object (or raises, when
         ``raise_errors``); all misses run one after another in a single slot, so a batch waits in
@@ -150,7 +160,9 @@ class OcrService:
                 todo.append((i, key))
         if todo:
             datas = [images[i].data for i, _ in todo]
-            results = await self.pool.run(lambda engine: _run_all(engine, datas, options))
+            results = await self.pool.run(
+                lambda engine: _run_all(engine, datas, options), admission
+            )
             for (i, key), outcome in zip(todo, results, strict=True):
                 if isinstance(outcome, CpuocrError):
                     if raise_errors:
@@ -173,9 +185,11 @@ class OcrService:
         self.metrics.images.labels(outcome="error").inc()
         return error_payload(exc)[1]
 
-    async def preprocess_stages(self, image: ImageInput) -> dict[str, Any]:
+    async def preprocess_stages(
+        self, image: ImageInput, admission: Admission | None = None
+    ) -> dict[str, Any]:
         await self.inspect(image)
-        return await self.pool.run(lambda engine: _stages_answer(engine, image.data))
+        return await self.pool.run(lambda engine: _stages_answer(engine, image.data), admission)
 
 
 def _run_all(engine: OCR, datas: list[bytes], options: OcrOptions) -> list[OCRResult | CpuocrError]:
