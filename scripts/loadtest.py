@@ -71,17 +71,21 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 class ImageSource:
     """Varied small pictures: ``tiny`` (about 200×60, two short lines, for det=true), ``line``
-    (one text line about 200×32, for det=false) or ``page`` (a 480×200 block of six lines).
-    :meth:`next` returns new PNG bytes each call (one pixel differs)."""
+    (one text line about 200×32, for det=false) or ``page`` (a 480×200 block of six lines);
+    :meth:`next` returns new PNG bytes each call (one pixel differs). Or real files
+    (:meth:`from_dir`)."""
 
-    KINDS = ("tiny", "line", "page")
+    KINDS = ("tiny", "line", "page", "files")
 
-    def __init__(self, kind: str = "tiny", *, variants: int = 24, seed: int = 7) -> None:
+    def __init__(
+        self, kind: str = "tiny", *, variants: int = 24, seed: int = 7, files: Sequence[bytes] = ()
+    ) -> None:
         if kind not in self.KINDS:
             raise ValueError(f"unknown image kind {kind!r}; valid: {', '.join(self.KINDS)}")
         rng = random.Random(seed)
         self.kind = kind
-        self._bases = [self._render(rng) for _ in range(variants)]
+        self._files = list(files)
+        self._bases = [] if self._files else [self._render(rng) for _ in range(variants)]
         self._count = 0
         self._lock = threading.Lock()
 
@@ -104,10 +108,22 @@ class ImageSource:
                 draw.text((10, 8 + row * 31), f"{text()}  {text()}", font=_font(22), fill="black")
         return image
 
+    @classmethod
+    def from_dir(cls, folder: Path) -> ImageSource:
+        """Real image files (``*.jpg``, ``*.png``) of a folder, in name order; each request sends
+        one with a counter appended after its end (decoders ignore trailing bytes), so the bytes,
+        and hence the cache key, change every time."""
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+        if not files:
+            raise ValueError(f"no .jpg or .png files in {folder}")
+        return cls("files", files=[p.read_bytes() for p in files])
+
     def next(self) -> bytes:
         with self._lock:
             n = self._count
             self._count += 1
+        if self._files:
+            return self._files[n % len(self._files)] + b"cpuocr-load-%d" % n
         base = self._bases[n % len(self._bases)]
         image = base.copy()
         # A light-gray pixel in the bottom-right area: invisible to OCR, new bytes every call.
@@ -452,7 +468,9 @@ def _probe_child(url: str, count: int, interval_s: float, duration_s: float) -> 
         )
         body = head.encode() + images.next() + f"\r\n--{boundary}--\r\n".encode()
         started = time.perf_counter()
-        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+        connection = http.client.HTTPConnection(
+            target.hostname or "127.0.0.1", target.port, timeout=60
+        )
         try:
             connection.request("POST", "/ocr", body=body, headers=headers)
             response = connection.getresponse()
@@ -625,7 +643,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds (upper bound)")
     parser.add_argument("--requests", type=int, default=1000, help="requests (upper bound)")
-    parser.add_argument("--image", choices=ImageSource.KINDS, default="tiny")
+    parser.add_argument("--image", choices=ImageSource.KINDS[:3], default="tiny")
+    parser.add_argument(
+        "--image-dir",
+        type=Path,
+        help="send the real .jpg/.png files of this folder instead (e.g. a dev set's images/)",
+    )
     parser.add_argument("--det", choices=("true", "false"), default="true")
     parser.add_argument("--timeout", type=float, default=60.0, help="client timeout per request")
     parser.add_argument(
@@ -655,14 +678,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"cpuocr-loadtest-{os.getpid()}.log"
         process, url = spawn_server(args.server_arg, log_path)
         pid = pid or process.pid
-        print(f"server {url} pid {process.pid} (log {log_path})", file=sys.stderr)
     try:
+        if process is not None:
+            print(f"server {url} pid {process.pid} (log {log_path})", file=sys.stderr)
         report = run_load(
             url,
             concurrency=args.concurrency,
             duration_s=args.duration,
             max_requests=args.requests,
             image_kind=args.image,
+            images=ImageSource.from_dir(args.image_dir) if args.image_dir else None,
             det=args.det == "true",
             timeout_s=args.timeout,
             pid=pid,
@@ -683,7 +708,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 exit_code = process.wait()
     summary = {
         "machine": machine(),
-        "image": args.image,
+        "image": str(args.image_dir) if args.image_dir else args.image,
         "det": args.det,
         "server_args": args.server_arg,
         **report.summary(),

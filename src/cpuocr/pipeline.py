@@ -21,7 +21,7 @@ from .imaging import ImageSource, load_image
 from .orientation import LineOrientationClassifier, is_vertical, turn_upright_vertical
 from .preprocess import apply_preprocess, check_mode, classic_stages
 from .recognition import TextRecognizer
-from .runtime import load_model
+from .runtime import TRIM_AFTER_PIXELS, load_model, trim_freed_memory
 from .types import Line, OCRResult, Quad
 
 
@@ -141,6 +141,8 @@ class OCR:
             Line(decoded[keep[j]].text.strip(), decoded[keep[j]].score, _as_quad(quads[keep[j]]))
             for j in reading_order(upright)
         )
+        if det or width * height >= TRIM_AFTER_PIXELS:
+            trim_freed_memory()
         lap("assemble")
         total = (time.perf_counter() - started) * 1000.0
         return OCRResult(lines, width, height, total, timings)
