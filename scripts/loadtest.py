@@ -126,9 +126,11 @@ class ImageSource:
             return self._files[n % len(self._files)] + b"cpuocr-load-%d" % n
         base = self._bases[n % len(self._bases)]
         image = base.copy()
-        # A light-gray pixel in the bottom-right area: invisible to OCR, new bytes every call.
-        x = base.width - 1 - (n // len(self._bases)) % (base.width // 2)
-        image.putpixel((x, base.height - 1), (200 + n % 50, 200, 200))
+        # The call's number in base 50, as light-gray pixels in the bottom-right corner: invisible
+        # to OCR, and no two calls send the same bytes (for the first 50**4 = 6.25 million).
+        for digit in range(4):
+            shade = 200 + (n // 50**digit) % 50
+            image.putpixel((base.width - 1 - digit, base.height - 1), (shade, 200, 200))
         out = io.BytesIO()
         image.save(out, "PNG", compress_level=1)
         return out.getvalue()

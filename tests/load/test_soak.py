@@ -10,6 +10,8 @@ import json
 import os
 from pathlib import Path
 
+import httpx
+
 live = importlib.import_module("cpuocr_tests_live_server")  # loaded by conftest.py
 loadtest = importlib.import_module("cpuocr_loadtest")
 
@@ -36,5 +38,8 @@ def test_soak_memory_and_fds_stay_flat(tmp_path: Path) -> None:
         assert warm is not None and last is not None
         assert last.fds <= warm.fds + 2, summary["memory"]
         assert max(s.fds for s in report.samples) <= warm.fds + 2 * 2 + 4, summary["memory"]
+        # every body was new: the engine read each one, the cache never answered
+        metrics = httpx.get(f"{srv.url}/metrics", timeout=10).text
+        assert "cpuocr_cache_hits_total 0.0" in metrics.splitlines()
     finally:
         assert srv.stop() == 0, srv.log()

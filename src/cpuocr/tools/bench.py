@@ -6,10 +6,12 @@ How a run goes
     program per image, such as Tesseract). The parent speaks a line-based JSON protocol with the
     workers over stdin/stdout. For each set every worker first reads the set's first image once,
     untimed (warm-up); then the images are sent in turn to every worker (A B A B ...), the
-    starting system rotating from image to image so that no system always goes first. Each call
-    is timed inside its worker with ``time.perf_counter`` around the read call alone (file read
-    and decode included, process messaging excluded). Workers are started afresh for every set,
-    so a set's peak RSS is that set's own; model loading is timed separately ("load s").
+    starting system rotating from image to image so that no system always goes first, with a
+    pause of ``SETTLE_S`` before each call (idle runtime threads of the system before stop
+    spinning). Each call is timed inside its worker with ``time.perf_counter`` around the read
+    call alone (file read and decode included, process messaging excluded). Workers are started
+    afresh for every set, so a set's peak RSS is that set's own; model loading is timed
+    separately ("load s").
 
 What it reports, per set and system
     median and p95 seconds per image, images per second (images / summed seconds, one stream),
@@ -68,6 +70,10 @@ DEFAULT_SYSTEMS = (
     "tesseract",
 )
 MARK_START = "<!-- bench:start -->"
+# Pause before each timed call. ONNX Runtime's worker threads spin for a while after a call
+# returns; without the pause the next system's call shared the 2 cores with them (cpuocr's
+# median on iiit5k words: 12 ms alone, 24 ms right after RapidOCR's call, 2026-11-22).
+SETTLE_S = 0.1
 MARK_END = "<!-- bench:end -->"
 
 
@@ -486,6 +492,7 @@ def _run_set(
         for k in range(len(workers)):
             worker = workers[(i + k) % len(workers)]
             tally = tallies[worker.spec]
+            time.sleep(SETTLE_S)  # the previous system's idle threads stop spinning first
             try:
                 reply = worker.call(op, item.image)
             except WorkerError as exc:
