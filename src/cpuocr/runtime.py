@@ -4,6 +4,7 @@ asked for), behind one small interface — ``run``, ``input_shape``, ``metadata`
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import queue
 from dataclasses import dataclass
@@ -54,14 +55,23 @@ TRIM_AFTER_PIXELS = 1_000_000
 def trim_freed_memory() -> bool:
     """Give freed heap memory back to the system (glibc's ``malloc_trim``); False where there is
     no glibc. Safe at any time, from any thread."""
+    trim = _malloc_trim()
+    if trim is None:  # pragma: no cover - not glibc
+        return False
+    trim(0)
+    return True
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, looked up once (it is called after every whole image)."""
     try:
         trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):  # pragma: no cover - not glibc
-        return False
+        return None
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
-    trim(0)
-    return True
+    return trim
 
 
 _OPT_LEVELS = {
@@ -85,14 +95,6 @@ def to_planar(image: np.ndarray) -> np.ndarray:
 
 BACKENDS = ("onnxruntime", "openvino")
 PRECISIONS = ("fp32", "bf16")
-
-
-def openvino_available() -> bool:
-    try:
-        import openvino  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 class Model(Protocol):
@@ -189,6 +191,7 @@ class OpenVinoModel:
                 "CPU_RUNTIME_CACHE_CAPACITY": _OV_SHAPE_CACHE,
             },
         )
+        self._output = self.compiled.outputs[0]
         self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
     def run(self, batch: np.ndarray) -> np.ndarray:
@@ -198,7 +201,7 @@ class OpenVinoModel:
             request = self.compiled.create_infer_request()
         try:
             result = request.infer({0: batch})
-            return np.array(result[self.compiled.outputs[0]], copy=True)
+            return np.array(result[self._output], copy=True)
         finally:
             self._requests.put(request)
 

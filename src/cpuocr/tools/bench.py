@@ -70,11 +70,11 @@ DEFAULT_SYSTEMS = (
     "tesseract",
 )
 MARK_START = "<!-- bench:start -->"
+MARK_END = "<!-- bench:end -->"
 # Pause before each timed call. ONNX Runtime's worker threads spin for a while after a call
 # returns; without the pause the next system's call shared the 2 cores with them (cpuocr's
 # median on iiit5k words: 12 ms alone, 24 ms right after RapidOCR's call, 2026-11-22).
 SETTLE_S = 0.1
-MARK_END = "<!-- bench:end -->"
 
 
 class Reader(Protocol):
