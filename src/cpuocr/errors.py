@@ -4,6 +4,11 @@
     ├── InvalidImage                 not a readable image (empty, corrupt, truncated, text)
     │   └── UnsupportedFormat        a real file of a type we do not decode (SVG, PDF, HEIC…)
     ├── ImageTooLarge                over the byte or pixel limit (checked before decoding)
+    ├── WorkLimitExceeded            within the byte and pixel limits, but its work is over a cap
+    │                                (recognition pieces of a line, decoder scans, working memory)
+    ├── DeadlineExceeded             the work passed its deadline and was abandoned
+    ├── ProcessingFailed             an unexpected failure of a library on this input (a bug or an
+    │                                input no check foresaw); never leaks as a foreign exception
     ├── ModelNotFound                a model file is missing; the message names the install command
     │   └── ModelChecksumMismatch    a model file is present but its SHA-256 is wrong
     └── ConfigError                  an unknown preset / mode / option value (also a ValueError)
@@ -31,6 +36,18 @@ class UnsupportedFormat(InvalidImage):
 
 class ImageTooLarge(CpuocrError):
     code = "image_too_large"
+
+
+class WorkLimitExceeded(CpuocrError):
+    code = "work_limit_exceeded"
+
+
+class DeadlineExceeded(CpuocrError):
+    code = "deadline_exceeded"
+
+
+class ProcessingFailed(CpuocrError):
+    code = "processing_failed"
 
 
 class ModelNotFound(CpuocrError):

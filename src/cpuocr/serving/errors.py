@@ -14,6 +14,9 @@ and a JSON body ``{"success": false, "error": {"code": ..., "message": ...}}``:
     cpuocr.errors.InvalidImage        400   (empty, corrupt, truncated, not an image)
     cpuocr.errors.UnsupportedFormat   415   (a real file of a type we do not decode)
     cpuocr.errors.ImageTooLarge       413   (pixel or byte limit, from the header)
+    cpuocr.errors.WorkLimitExceeded   422   (its work would pass a cap: pieces, scans, memory)
+    cpuocr.errors.ProcessingFailed    422   (a library failed on this input; logged)
+    cpuocr.errors.DeadlineExceeded    503   (abandoned at the request's deadline)
     cpuocr.errors.ConfigError         400   (e.g. an unknown preprocess mode)
     cpuocr.errors.ModelNotFound       503   (the service is not ready)
     cpuocr.errors.CpuocrError         400   (any other error raised on purpose about the input)
@@ -90,6 +93,9 @@ _ENGINE_STATUS: tuple[tuple[type[engine_errors.CpuocrError], int], ...] = (
     (engine_errors.UnsupportedFormat, 415),
     (engine_errors.InvalidImage, 400),
     (engine_errors.ImageTooLarge, 413),
+    (engine_errors.WorkLimitExceeded, 422),
+    (engine_errors.ProcessingFailed, 422),
+    (engine_errors.DeadlineExceeded, 503),
     (engine_errors.ConfigError, 400),
     (engine_errors.ModelNotFound, 503),
     (engine_errors.CpuocrError, 400),
