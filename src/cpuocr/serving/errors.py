@@ -6,6 +6,7 @@ and a JSON body ``{"success": false, "error": {"code": ..., "message": ...}}``:
     ApiError                        a request the service refuses; carries its own status
     ├── BadRequest          400     missing field, bad base64 / JSON / form, bad option value
     ├── Unauthorized        401     CPUOCR_API_KEY is set and X-API-Key is missing or wrong
+    ├── Forbidden           403     a Host not trusted, or a cross-site POST (CSRF, DNS rebinding)
     ├── RequestTimeout      408     the body did not arrive within the request timeout
     ├── PayloadTooLarge     413     body or image over the byte limit
     ├── UnsupportedMediaType 415    a body that is neither multipart/form-data nor JSON
@@ -62,6 +63,11 @@ class BadRequest(ApiError):
 class Unauthorized(ApiError):
     status = 401
     code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
 
 
 class RequestTimeout(ApiError):
