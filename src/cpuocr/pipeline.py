@@ -6,8 +6,12 @@ per-call option lives in local variables, so one object may be called from many 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
+import math
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,14 +19,18 @@ import numpy as np
 from . import models as model_store
 from .assemble import reading_order
 from .config import EngineConfig
+from .deadline import Deadline
 from .detection import TextDetector
+from .errors import CpuocrError, ProcessingFailed, WorkLimitExceeded
 from .geometry import crop_quad, rotate_quad_frame
 from .imaging import ImageSource, load_image
 from .orientation import LineOrientationClassifier, is_vertical, turn_upright_vertical
 from .preprocess import apply_preprocess, check_mode, classic_stages
-from .recognition import TextRecognizer
+from .recognition import TextRecognizer, check_columns
 from .runtime import TRIM_AFTER_PIXELS, load_model, trim_freed_memory
 from .types import Line, OCRResult, Quad
+
+log = logging.getLogger("cpuocr")
 
 
 class OCR:
@@ -91,10 +99,39 @@ class OCR:
 
     def preprocess_stages(self, source: ImageSource) -> dict[str, np.ndarray]:
         """Images of each preprocessing stage, for inspection (the Web UI preview)."""
-        return classic_stages(self.load(source))
+        with _engine_errors():
+            return classic_stages(self.load(source))
+
+    def check_work(self, width: int, height: int, *, det: bool) -> None:
+        """Raise WorkLimitExceeded when reading a ``width`` × ``height`` image would be over the
+        engine's work caps, as far as the size alone tells (before decoding it). Without
+        detection the whole image is one line, so its aspect ratio is its cost: a 20000×1 image
+        is 960,000 input columns. With detection the detector's input is bounded by its own
+        pixel budget, and the lines it finds are checked again before they are read."""
+        if det or width <= 0 or height <= 0:
+            return
+        if height >= self.config.orientation.vertical_ratio * width:
+            width, height = height, width  # a tall image is read as a vertical line
+        rec = self.recognizer.config
+        check_columns([math.ceil(width * rec.height / height)], rec)
 
     def __call__(
-        self, source: ImageSource, *, det: bool = True, preprocess: str | None = None
+        self,
+        source: ImageSource,
+        *,
+        det: bool = True,
+        preprocess: str | None = None,
+        deadline: Deadline | None = None,
+    ) -> OCRResult:
+        """Read ``source``. With a ``deadline``, the call is abandoned (DeadlineExceeded) at the
+        first check after it passes or is cancelled: between stages and recognition batches.
+        Every failure is a :class:`~cpuocr.errors.CpuocrError`: an unexpected exception of a
+        library on this input becomes ProcessingFailed, never a foreign exception."""
+        with _engine_errors():
+            return self._read(source, det, preprocess, deadline)
+
+    def _read(
+        self, source: ImageSource, det: bool, preprocess: str | None, deadline: Deadline | None
     ) -> OCRResult:
         started = time.perf_counter()
         mode = check_mode(preprocess or self.config.preprocess)
@@ -107,17 +144,25 @@ class OCR:
             timings[stage] = (now - mark) * 1000.0
             mark = now
 
+        def check(stage: str) -> None:
+            if deadline is not None:
+                deadline.check(stage)
+
         image = self.load(source)
-        lap("load")
         height, width = image.shape[:2]
+        self.check_work(width, height, det=det)
+        lap("load")
+        check("preprocessing")
         prepared = apply_preprocess(image, mode)
         lap("preprocess")
 
+        check("detection")
         if det:
             quads = self.detector(prepared)
         else:
             quads = [np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)]
         lap("detect")
+        check("orientation")
 
         crops = [crop_quad(prepared, q) if det else prepared for q in quads]
         vertical = [is_vertical(c, self.config.orientation) for c in crops]
@@ -127,7 +172,8 @@ class OCR:
             crops = [np.ascontiguousarray(c[::-1, ::-1]) for c in crops]
         lap("orient")
 
-        decoded = self.recognizer(crops) if crops else []
+        check("recognition")
+        decoded = self.recognizer(crops, deadline) if crops else []
         lap("recognise")
 
         keep = [
@@ -146,6 +192,25 @@ class OCR:
         lap("assemble")
         total = (time.perf_counter() - started) * 1000.0
         return OCRResult(lines, width, height, total, timings)
+
+
+@contextlib.contextmanager
+def _engine_errors() -> Iterator[None]:
+    """cpuocr errors pass; anything else a library raises on the caller's input becomes a
+    cpuocr error with the library's words (and is logged with its traceback, being a bug or an
+    input no check foresaw)."""
+    try:
+        yield
+    except CpuocrError:
+        raise
+    except MemoryError:
+        raise WorkLimitExceeded("the image needs more memory than is available") from None
+    except Exception as exc:
+        log.warning("unexpected %s in the engine", type(exc).__name__, exc_info=True)
+        detail = " ".join(str(exc).split())[:300]
+        raise ProcessingFailed(
+            f"the image could not be processed ({type(exc).__name__}: {detail})"
+        ) from exc
 
 
 def page_angle(n_vertical: int, n_lines: int, flipped: bool) -> int:

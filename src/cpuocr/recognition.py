@@ -12,7 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import ModelNotFound
+from .deadline import Deadline
+from .errors import ModelNotFound, WorkLimitExceeded
 from .runtime import Model, to_planar
 
 
@@ -24,6 +25,13 @@ class RecognitionConfig:
     max_batch: int = 16
     max_width: int = 1920  # wider lines are split into overlapping pieces
     split_overlap: int = 96  # overlap of the pieces, in input pixels (two characters or so)
+    # Caps on the work of one image, in input columns (width at the input height; this CPU reads
+    # ~40,000 columns a second on 2 cores, the same for narrow lines and split wide ones). A real
+    # line is far below max_line_columns (2,000 CJK characters in one line); the densest page of
+    # the dev sets, a 461-line newspaper, is 222,000 columns in all. Without these caps a 20000x1
+    # image read as one line is 960,000 columns of noise, and a 40 MP one 40 million.
+    max_line_columns: int = 100_000
+    max_columns: int = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,24 @@ def resized_width(crop: np.ndarray, height: int) -> int:
     return max(1, int(math.ceil(w * height / max(1, h))))
 
 
+def check_columns(widths: Sequence[int], config: RecognitionConfig) -> None:
+    """Raise WorkLimitExceeded, before any work, when lines of these input widths are over the
+    caps of ``config`` (one line, or all of them together)."""
+    widest = max(widths, default=0)
+    if widest > config.max_line_columns:
+        raise WorkLimitExceeded(
+            f"a text line would be {widest} pixels long at the recogniser's input height "
+            f"(an aspect ratio of about {widest // config.height}:1); at most "
+            f"{config.max_line_columns} are read in one line"
+        )
+    total = sum(widths)
+    if total > config.max_columns:
+        raise WorkLimitExceeded(
+            f"the image's text lines would be {total} pixels long in all at the recogniser's "
+            f"input height; at most {config.max_columns} are read in one image"
+        )
+
+
 def _prepare(crop: np.ndarray, height: int, width: int) -> np.ndarray:
     resized = cv2.resize(crop, (width, height), interpolation=cv2.INTER_LINEAR)
     return to_planar(resized)
@@ -105,9 +131,14 @@ class TextRecognizer:
         if isinstance(fixed_h, int) and fixed_h != self.config.height:
             self.config = RecognitionConfig(**{**self.config.__dict__, "height": fixed_h})
 
-    def __call__(self, crops: Sequence[np.ndarray]) -> list[Decoded]:
-        """Read each BGR crop as one line of text (left to right)."""
+    def __call__(
+        self, crops: Sequence[np.ndarray], deadline: Deadline | None = None
+    ) -> list[Decoded]:
+        """Read each BGR crop as one line of text (left to right). Raises WorkLimitExceeded
+        before any work when the crops are over the caps, and DeadlineExceeded between batches
+        once ``deadline`` has passed."""
         cfg = self.config
+        check_columns([resized_width(c, cfg.height) for c in crops], cfg)
         pieces = [piece for i, crop in enumerate(crops) for piece in self._split(i, crop)]
         order = sorted(range(len(pieces)), key=lambda k: pieces[k].width)
         batches: list[list[int]] = []
@@ -129,16 +160,22 @@ class TextRecognizer:
             # Small recognition batches use cores better side by side (one ONNX Runtime thread
             # each) than one after another with intra-op threads; sessions are thread-safe.
             model = self._parallel_model
-            results = list(self._pool.map(lambda ids: self._run(model, pieces, ids), batches))
+            results = list(
+                self._pool.map(lambda ids: self._run(model, pieces, ids, deadline), batches)
+            )
         else:
-            results = [self._run(self.model, pieces, ids) for ids in batches]
+            results = [self._run(self.model, pieces, ids, deadline) for ids in batches]
         decoded: list[Decoded] = [Decoded("", 0.0)] * len(pieces)
         for ids, batch_result in zip(batches, results, strict=True):
             for k, d in zip(ids, batch_result, strict=True):
                 decoded[k] = d
         return _merge(len(crops), pieces, decoded)
 
-    def _run(self, model: Model, all_pieces: list[_Piece], ids: list[int]) -> list[Decoded]:
+    def _run(
+        self, model: Model, all_pieces: list[_Piece], ids: list[int], deadline: Deadline | None
+    ) -> list[Decoded]:
+        if deadline is not None:
+            deadline.check("a recognition batch")
         cfg = self.config
         pieces = [all_pieces[k] for k in ids]
         batch_w = _round_up(max(cfg.min_width, *(p.width for p in pieces)), model.shape_step)

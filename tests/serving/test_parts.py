@@ -15,6 +15,7 @@ import pytest
 from starlette.requests import Request
 
 from cpuocr import errors as engine_errors
+from cpuocr.deadline import Deadline
 from cpuocr.preprocess import MODES
 from cpuocr.serving import create_app
 from cpuocr.serving.cache import ResultCache
@@ -167,8 +168,8 @@ def test_cache_of_zero_is_disabled_and_huge_values_are_not_stored() -> None:
 # -- inference pool ----------------------------------------------------------------------------
 
 
-def _sleeper(seconds: float) -> typing.Callable[[object], str]:
-    def work(engine: object) -> str:
+def _sleeper(seconds: float) -> typing.Callable[[object, Deadline], str]:
+    def work(engine: object, deadline: Deadline) -> str:
         time.sleep(seconds)
         return f"done by {engine}"
 
@@ -233,8 +234,8 @@ def test_pool_never_runs_more_than_its_slots_and_serves_in_order() -> None:
     order: list[int] = []
     lock = threading.Lock()
 
-    def work_for(i: int) -> typing.Callable[[str], int]:
-        def work(engine: str) -> int:
+    def work_for(i: int) -> typing.Callable[[str, Deadline], int]:
+        def work(engine: str, deadline: Deadline) -> int:
             nonlocal running, peak
             with lock:
                 running += 1
@@ -283,6 +284,122 @@ def test_pool_timeout_keeps_the_slot_until_the_thread_really_ends() -> None:
         pool.close()
 
     asyncio.run(scenario())
+
+
+def test_a_slow_upload_stops_holding_its_place_after_the_grace() -> None:
+    """Issue 10.2: a promise lasts ``upload_grace_s``; after that a slow upload no longer counts
+    against the others, and has to find room again when its body is in."""
+
+    async def scenario() -> None:
+        pool: InferencePool[str] = InferencePool(
+            ["e0"], queue_size=1, timeout_s=10, upload_grace_s=0.1
+        )
+        slow, other = pool.admit(), pool.admit()
+        assert pool.room == 0
+        with pytest.raises(Overloaded):
+            pool.admit()
+        await asyncio.sleep(0.15)  # both promises lapse: two slow uploads hold nothing
+        assert pool.room == 2
+        third, fourth = pool.admit(), pool.admit()  # the room is given to others
+        third.confirm()
+        fourth.confirm()
+        with pytest.raises(Overloaded):
+            slow.confirm()  # lapsed, and no room left: refused after its upload
+        other.release()
+        third.release()
+        assert pool.room == 1  # fourth still holds its (confirmed) place
+        assert await pool.run(_sleeper(0), fourth) == "done by e0"
+        assert pool.room == 2
+        pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_peek_reads_without_a_promise_and_counts_uploads() -> None:
+    async def scenario() -> None:
+        pool: InferencePool[str] = InferencePool(["e0"], queue_size=0, timeout_s=10, max_uploads=3)
+        held = pool.admit()
+        held.confirm()
+        assert pool.room == 0
+        peek = pool.admit(peek=True)  # let in to look in the cache, no place promised
+        assert pool.room == 0
+        with pytest.raises(Overloaded):
+            peek.confirm()
+        pool.admit(peek=True)
+        pool.admit(peek=True)
+        pool.admit(peek=True)
+        with pytest.raises(Overloaded, match="uploads are already in progress"):
+            pool.admit(peek=True)
+        held.release()
+        pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_timed_out_request_cancels_its_deadline_and_frees_the_slot() -> None:
+    """Issue 10.1: the work of a request whose time ran out stops at its next check instead of
+    holding the slot; the deadline handed to the engine is the request's."""
+    checks: list[float] = []
+
+    def long_work(engine: str, deadline: Deadline) -> str:
+        for _ in range(200):  # 20 s of work in 0.1 s steps, checking in between
+            checks.append(deadline.remaining())
+            deadline.check("the next step")
+            time.sleep(0.1)
+        return "finished"
+
+    async def scenario() -> None:
+        pool: InferencePool[str] = InferencePool(["e0"], queue_size=1, timeout_s=0.3)
+        started = time.perf_counter()
+        with pytest.raises(Overloaded) as info:
+            await pool.run(long_work)
+        assert info.value.code == "timeout"
+        assert int(info.value.headers["Retry-After"]) >= 1
+        while pool.busy:
+            await asyncio.sleep(0.02)
+        assert time.perf_counter() - started < 2.0  # not 20 s
+        assert await pool.run(_sleeper(0)) == "done by e0"
+        pool.close()
+
+    asyncio.run(scenario())
+    assert 0.0 < checks[0] <= 0.3
+
+
+def test_close_cancels_running_work_and_returns_within_its_timeout() -> None:
+    def long_work(engine: str, deadline: Deadline) -> str:
+        while True:
+            deadline.check("the next step")
+            time.sleep(0.05)
+
+    async def scenario() -> bool:
+        pool: InferencePool[str] = InferencePool(["e0"], queue_size=1, timeout_s=60)
+        task = asyncio.create_task(pool.run(long_work))
+        await asyncio.sleep(0.1)
+        assert pool.busy == 1
+        ended = pool.close(timeout_s=2.0)
+        with pytest.raises(engine_errors.DeadlineExceeded):
+            await task
+        return ended
+
+    started = time.perf_counter()
+    assert asyncio.run(scenario()) is True
+    assert time.perf_counter() - started < 2.0
+
+
+def test_retry_after_grows_with_the_work_ahead() -> None:
+    async def scenario() -> tuple[int, int]:
+        pool: InferencePool[str] = InferencePool(["e0"], queue_size=2, timeout_s=60)
+        idle = pool.retry_after_s()
+        task = asyncio.create_task(pool.run(_sleeper(3.0)))
+        await asyncio.sleep(2.5)  # running 2.5 s against a mean of 1 s: ~2.5 s more expected
+        busy = pool.retry_after_s()
+        await task
+        pool.close()
+        return idle, busy
+
+    idle, busy = asyncio.run(scenario())
+    assert idle == 1
+    assert busy >= 3
 
 
 def test_cancelled_waiter_leaves_the_queue() -> None:

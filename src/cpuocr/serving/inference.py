@@ -24,8 +24,9 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+from ..deadline import Deadline
 from .errors import Overloaded
 from .metrics import Metrics
 
@@ -79,23 +80,49 @@ def _settle(future: asyncio.Future[T], result: T | None, exc: BaseException | No
 
 class Admission:
     """A place (a slot or a place in the queue) promised to one request by
-    :meth:`InferencePool.admit`. It is handed over by :meth:`InferencePool.run` or given back by
-    :meth:`release` (also on leaving a ``with`` block: a bad upload, a cache hit), whichever comes
-    first; releasing twice does nothing."""
+    :meth:`InferencePool.admit` while its body arrives. The promise holds for
+    ``InferencePool.upload_grace_s`` only: an upload slower than that stops counting against the
+    others (so slow clients cannot hold the inference places) and has to find room again when it
+    is done (:meth:`confirm`, called by :meth:`InferencePool.run`). It is handed over by ``run``
+    or given back by :meth:`release` (also on leaving a ``with`` block: a bad upload, a cache hit),
+    whichever comes first; releasing twice does nothing."""
 
-    def __init__(self, release: Callable[[], None]) -> None:
-        self._release: Callable[[], None] | None = release
+    def __init__(self, pool: InferencePool[Any] | None, promised: bool) -> None:
+        self._pool = pool
+        self.promised_at = time.monotonic() if promised else None
+        self.confirmed = False
+
+    @property
+    def open(self) -> bool:
+        return self._pool is not None
+
+    def lapsed(self, now: float, grace_s: float) -> bool:
+        return self.promised_at is None or now - self.promised_at >= grace_s
+
+    def confirm(self) -> None:
+        """Turn the promise into a firm place, or raise Overloaded when it lapsed (or was never
+        made: the queue was full when the request arrived) and there is no room now."""
+        if self._pool is not None and not self.confirmed:
+            self._pool._confirm(self)
 
     def release(self) -> None:
-        if self._release is not None:
-            release, self._release = self._release, None
-            release()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool._forget(self)
 
     def __enter__(self) -> Admission:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.release()
+
+
+class _Job:
+    """A request running in a slot: when it started and the deadline its engine checks."""
+
+    def __init__(self, deadline: Deadline) -> None:
+        self.started = time.monotonic()
+        self.deadline = deadline
 
 
 class InferencePool(Generic[E]):
@@ -106,17 +133,23 @@ class InferencePool(Generic[E]):
         queue_size: int,
         timeout_s: float,
         metrics: Metrics | None = None,
+        upload_grace_s: float = 1.0,
+        max_uploads: int = 64,
     ) -> None:
         if not engines:
             raise ValueError("an inference pool needs at least one engine")
         self.slots = len(engines)
         self.queue_size = queue_size
         self.timeout_s = timeout_s
+        self.upload_grace_s = upload_grace_s
+        self.max_uploads = max_uploads
         self._metrics = metrics
         self._idle: list[E] = list(engines)
         self._free = self.slots  # idle slots not yet promised to a woken waiter
         self._waiters: deque[asyncio.Future[None]] = deque()
-        self._promised = 0  # admitted requests that have not reached run() yet
+        self._uploading: set[Admission] = set()  # admitted, body still arriving
+        self._confirmed = 0  # admitted, body read, not yet in run()
+        self._jobs: set[_Job] = set()
         self._executor = ThreadPoolExecutor(
             max_workers=self.slots, thread_name_prefix="cpuocr-slot", initializer=lower_priority
         )
@@ -134,32 +167,80 @@ class InferencePool(Generic[E]):
     def busy(self) -> int:
         return self.slots - len(self._idle)
 
+    @property
+    def stuck(self) -> int:
+        """Slots still busy with one request well past its deadline: the engine did not reach a
+        check (one long uncancellable step). ``/readyz`` reports the worker not ready while every
+        slot is stuck."""
+        now = time.monotonic()
+        return sum(1 for job in self._jobs if now - job.started > self.timeout_s + 5.0)
+
     def retry_after_s(self) -> int:
-        """Seconds until a new request would probably find room, at least 1."""
-        estimate = (self.waiting + 1) * self._mean_service_s / self.slots
-        return max(1, min(60, math.ceil(estimate)))
+        """Seconds until a new request would probably find room, at least 1: the work ahead of it
+        (what the running requests still need — a request already running longer than the mean
+        is expected to run about as long again, up to its deadline — and the queue at the mean
+        service time), spread over the slots."""
+        now = time.monotonic()
+        ahead = 0.0
+        for job in self._jobs:
+            elapsed = now - job.started
+            left = self._mean_service_s - elapsed
+            if left <= 0:
+                left = min(elapsed, max(0.0, job.deadline.remaining()))
+            ahead += left
+        ahead += (self.waiting + self._confirmed + 1) * self._mean_service_s
+        return max(1, min(math.ceil(self.timeout_s), math.ceil(ahead / self.slots)))
+
+    def _fresh_uploads(self, now: float) -> int:
+        return sum(1 for a in self._uploading if not a.lapsed(now, self.upload_grace_s))
 
     @property
     def room(self) -> int:
         """Requests that could still be let in: free slots plus queue places, less those already
-        promised."""
-        return self._free + self.queue_size - len(self._waiters) - self._promised
+        taken by requests whose bodies were read and those promised to recent uploads."""
+        taken = len(self._waiters) + self._confirmed + self._fresh_uploads(time.monotonic())
+        return self._free + self.queue_size - taken
 
-    def admit(self) -> Admission:
+    def admit(self, *, peek: bool = False) -> Admission:
         """Promise the request a place, or raise Overloaded now. The routes call this before
         reading the body, so a flood is answered in microseconds, uploads do not pile up in memory
         while they would be refused anyway, and a request let in keeps its place while its body
-        arrives (the body read has its own timeout, so a slow upload cannot hold it forever)."""
+        arrives — for ``upload_grace_s``; a slower upload must find room again when it is done.
+        With ``peek`` a request is let in to read its body even when there is no room (its answer
+        may be in the cache); it gets no promise, and :meth:`Admission.confirm` refuses it unless
+        room appeared meanwhile."""
         if self._closed:
             raise Overloaded("the service is shutting down", retry_after_s=1, code="shutting_down")
-        if self.room <= 0:
+        if len(self._uploading) >= self.max_uploads:
+            self._reject("uploads")
+            raise Overloaded(
+                f"{self.max_uploads} uploads are already in progress; retry later",
+                retry_after_s=self.retry_after_s(),
+            )
+        has_room = self.room > 0
+        if not has_room and not peek:
             self._reject("queue_full")
             raise Overloaded(self._full_message(), retry_after_s=self.retry_after_s())
-        self._promised += 1
-        return Admission(self._unpromise)
+        admission = Admission(self, promised=has_room)
+        self._uploading.add(admission)
+        return admission
 
-    def _unpromise(self) -> None:
-        self._promised -= 1
+    def _confirm(self, admission: Admission) -> None:
+        lapsed = admission.lapsed(time.monotonic(), self.upload_grace_s)
+        self._uploading.discard(admission)
+        if lapsed and self.room <= 0:
+            admission._pool = None  # refused: nothing left to give back
+            self._reject("queue_full")
+            raise Overloaded(self._full_message(), retry_after_s=self.retry_after_s())
+        admission.confirmed = True
+        self._confirmed += 1
+
+    def _forget(self, admission: Admission) -> None:
+        if admission.confirmed:
+            admission.confirmed = False
+            self._confirmed -= 1
+        else:
+            self._uploading.discard(admission)
 
     def _full_message(self) -> str:
         return (
@@ -167,49 +248,59 @@ class InferencePool(Generic[E]):
             "already waiting; retry later"
         )
 
-    async def run(self, fn: Callable[[E], T], admission: Admission | None = None) -> T:
-        """Run ``fn(engine)`` in a slot thread; raise Overloaded when the queue is full or the
-        request's time (waiting + running) is over. With the request's ``admission``, its promised
-        place becomes the slot or queue place taken here (no await in between)."""
+    async def run(self, fn: Callable[[E, Deadline], T], admission: Admission | None = None) -> T:
+        """Run ``fn(engine, deadline)`` in a slot thread; raise Overloaded when the queue is full
+        or the request's time (waiting + running) is over. The engine must check ``deadline``:
+        it is the request's own, and is cancelled when the request times out, is cancelled (its
+        client went away) or the pool closes, so abandoned work stops at the engine's next check
+        instead of holding the slot. With the request's ``admission``, its place becomes the slot
+        or queue place taken here (no await in between)."""
         if admission is not None:
+            admission.confirm()
             admission.release()
         if self._closed:
             raise Overloaded("the service is shutting down", retry_after_s=1, code="shutting_down")
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout_s
+        deadline_at = loop.time() + self.timeout_s
         queued_at = time.perf_counter()
-        await self._acquire(loop, deadline)
+        await self._acquire(loop, deadline_at)
         if self._metrics is not None:
             self._metrics.queue_wait_seconds.observe(time.perf_counter() - queued_at)
         engine = self._idle.pop()
+        job = _Job(Deadline(at=deadline_at))
+        self._jobs.add(job)
         self._set_gauges()
         started = time.perf_counter()
 
         def finished(_: Future[T]) -> None:
             # Called in the slot thread: hand the slot back on the loop's thread.
-            loop.call_soon_threadsafe(self._release, engine, time.perf_counter() - started)
+            loop.call_soon_threadsafe(self._release, engine, job, time.perf_counter() - started)
 
         try:
-            cfut = self._executor.submit(fn, engine)
+            cfut = self._executor.submit(fn, engine, job.deadline)
         except RuntimeError:  # executor shut down between the check above and here
-            self._release(engine, None)
+            self._release(engine, job, None)
             raise Overloaded(
                 "the service is shutting down", retry_after_s=1, code="shutting_down"
             ) from None
         cfut.add_done_callback(finished)
-        remaining = max(0.0, deadline - loop.time())
+        remaining = max(0.0, deadline_at - loop.time())
         afut = asyncio.wrap_future(cfut)
         try:
             # shield: a timeout or a cancelled request must not cancel the bookkeeping; the thread
-            # cannot be stopped anyway, and it gives its slot back through ``finished``.
+            # stops at the engine's next deadline check and gives its slot back in ``finished``.
             return await asyncio.wait_for(asyncio.shield(afut), remaining)
         except TimeoutError:
+            job.deadline.cancel("the request's time ran out")
             self._reject("timeout")
             raise Overloaded(
                 f"the request took longer than {self.timeout_s:g} s",
                 retry_after_s=self.retry_after_s(),
                 code="timeout",
             ) from None
+        except asyncio.CancelledError:
+            job.deadline.cancel("the client went away")
+            raise
 
     async def _acquire(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
         if self._free > 0 and not self._waiters:
@@ -246,8 +337,9 @@ class InferencePool(Generic[E]):
                 self._waiters.remove(waiter)
         self._set_gauges()
 
-    def _release(self, engine: E, service_s: float | None) -> None:
-        if service_s is not None:
+    def _release(self, engine: E, job: _Job, service_s: float | None) -> None:
+        self._jobs.discard(job)
+        if service_s is not None and not job.deadline.expired:
             self._mean_service_s = 0.8 * self._mean_service_s + 0.2 * service_s
         self._idle.append(engine)
         self._hand_on()
@@ -272,8 +364,15 @@ class InferencePool(Generic[E]):
             self._metrics.queue_depth.set(len(self._waiters))
             self._metrics.in_flight.set(self.busy)
 
-    def close(self) -> None:
-        """Refuse new work and wait for the running inferences (uvicorn has already drained the
-        requests by the time the lifespan ends, so this normally returns at once)."""
+    def close(self, timeout_s: float | None = None) -> bool:
+        """Refuse new work, cancel what still runs (uvicorn has already drained the requests it
+        could by the time the lifespan ends) and wait for the slot threads up to ``timeout_s``
+        (None: until they end). True when every slot thread has ended."""
         self._closed = True
-        self._executor.shutdown(wait=True)
+        for job in list(self._jobs):
+            job.deadline.cancel("the service is shutting down")
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        ends = None if timeout_s is None else time.monotonic() + timeout_s
+        for thread in list(getattr(self._executor, "_threads", ())):
+            thread.join(None if ends is None else max(0.0, ends - time.monotonic()))
+        return not any(t.is_alive() for t in getattr(self._executor, "_threads", ()))

@@ -2,11 +2,17 @@
 
 * :class:`BodyLimitMiddleware` refuses a body whose ``Content-Length`` is over the route's limit
   before a byte of it is read, and counts the bytes of any other body (chunked uploads included),
-  stopping at the limit; both give 413.
+  stopping at the limit; both give 413. It also holds every body to a minimum rate (after a short
+  grace, each byte must arrive in its time at ``min_rate`` bytes/s, else 408: a client trickling
+  one byte every two seconds is cut off after seconds, not minutes), and all bodies in progress
+  together to a memory budget (503 past it; bodies under 1 MB are not counted, so small requests
+  always get through). After a large body it hands freed heap memory back to the system.
 * Multipart bodies are parsed by Starlette's parser with ``max_files``, ``max_fields`` and
   ``max_part_size`` (text fields) set, and with file parts kept in memory: the body is already
   bounded, and nothing is ever written to a temporary file on disk.
-* JSON bodies carry the image as base64 (a ``data:`` URL prefix is accepted).
+* JSON bodies carry the image as base64 (a ``data:`` URL prefix is accepted). Their structure is
+  counted before parsing (a 27 MB body of nine million ``{}`` would cost 650 MB as Python objects)
+  and large ones are parsed and decoded in a thread, off the event loop.
 """
 
 from __future__ import annotations
@@ -16,9 +22,11 @@ import base64
 import binascii
 import json
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
@@ -26,11 +34,30 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ConfigError
 from ..preprocess import MODES
+from ..runtime import trim_freed_memory
 from .config import ServeConfig, parse_bool
-from .errors import BadRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
+from .errors import (
+    BadRequest,
+    Overloaded,
+    PayloadTooLarge,
+    RequestTimeout,
+    UnsupportedMediaType,
+)
 
 MAX_FORM_FIELDS = 16
 MAX_TEXT_FIELD_BYTES = 64 * 1024
+MB = 1024 * 1024
+#: A body declared this small is read even when the queue is full: its answer may be cached.
+PEEK_BODY_BYTES = 1 * MB
+#: Every body may take this long before the minimum rate applies (connection set-up, a slow start).
+UPLOAD_GRACE_S = 5.0
+#: The slowest upload accepted after the grace: 32 KB/s (256 kbit/s, a poor mobile link) moves a
+#: 1 MB photo in 30 s; a client sending one byte every 2 s is cut off after the grace.
+MIN_UPLOAD_RATE = 32 * 1024
+#: Bodies at least this large count against the memory budget of the bodies in progress.
+BUDGETED_BODY_BYTES = 1 * MB
+#: JSON bodies are parsed in a thread from this size on (smaller ones take well under 1 ms).
+PARSE_ON_LOOP_BYTES = 256 * 1024
 _DATA_URL = re.compile(r"^data:[\w/+.-]*(;[\w=.-]+)*;base64,", re.IGNORECASE)
 _WHITESPACE = re.compile(rb"\s+")
 
@@ -53,17 +80,41 @@ class ParsedRequest:
     options: OcrOptions
 
 
-class BodyLimitMiddleware:
-    """413 for request bodies over ``limits[path]`` (or ``default_limit``), by header and by count.
+def may_peek(request: Request) -> bool:
+    """A request whose body is declared small is read even when the queue is full, because its
+    answer may be in the cache; reading it costs next to nothing."""
+    length = request.headers.get("content-length", "")
+    return length.isdigit() and int(length) <= PEEK_BODY_BYTES
 
-    The check happens on the first ``receive()`` of the body, i.e. inside the route, after the API
-    key was checked, so the error goes through the app's exception handlers like any other.
+
+class BodyLimitMiddleware:
+    """413 for request bodies over ``limits[path]`` (or ``default_limit``), by header and by count;
+    408 for bodies slower than ``min_rate`` after ``grace_s``; 503 while the bodies in progress
+    (those over 1 MB) would together pass ``budget_bytes``.
+
+    The checks happen on each ``receive()`` of the body, i.e. inside the route, after the API key
+    was checked, so the errors go through the app's exception handlers like any other.
     """
 
-    def __init__(self, app: ASGIApp, default_limit: int, limits: dict[str, int]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        default_limit: int,
+        limits: dict[str, int],
+        *,
+        min_rate: float = MIN_UPLOAD_RATE,
+        grace_s: float = UPLOAD_GRACE_S,
+        budget_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.default_limit = default_limit
         self.limits = limits
+        self.min_rate = min_rate
+        self.grace_s = grace_s
+        self.budget_bytes = (
+            budget_bytes if budget_bytes is not None else max(default_limit, *limits.values(), 1)
+        )
+        self.in_progress = 0  # bytes of budgeted bodies held by requests in progress
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,19 +130,56 @@ class BodyLimitMiddleware:
                     declared = None
                 break
         received = 0
+        counted = 0  # bytes of this body counted in self.in_progress
+        body_done = False
+        started = time.monotonic()
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, counted, body_done
             if declared is not None and declared > limit:
                 raise PayloadTooLarge(_too_large(declared, limit), code="request_too_large")
-            message = await receive()
+            if body_done:
+                return await receive()  # waiting for the disconnect: no deadline
+            # Each byte must have arrived by grace + bytes / min_rate after the request began.
+            wait_s = started + self.grace_s + received / self.min_rate - time.monotonic()
+            try:
+                if wait_s <= 0:
+                    raise TimeoutError
+                message = await asyncio.wait_for(receive(), wait_s)
+            except TimeoutError:
+                raise RequestTimeout(
+                    f"the request body arrived too slowly ({received} bytes in "
+                    f"{time.monotonic() - started:.0f} s); after the first {self.grace_s:g} s "
+                    f"uploads must keep up {self.min_rate / 1024:g} KB/s",
+                    code="upload_too_slow",
+                ) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_done = not message.get("more_body", False)
                 if received > limit:
                     raise PayloadTooLarge(_too_large(received, limit), code="request_too_large")
+                if received >= BUDGETED_BODY_BYTES:
+                    self.in_progress += received - counted
+                    counted = received
+                    if self.in_progress > self.budget_bytes:
+                        raise Overloaded(
+                            "the uploads in progress fill the server's memory budget for request "
+                            f"bodies ({self.budget_bytes // MB} MB); retry later",
+                            retry_after_s=5,
+                            code="uploads_full",
+                        )
+            else:
+                body_done = True
             return message
 
-        await self.app(scope, limited_receive, send)
+        try:
+            await self.app(scope, limited_receive, send)
+        finally:
+            self.in_progress -= counted
+            if received >= BUDGETED_BODY_BYTES:
+                # The body, its parsed copies and decoded images are freed by now; glibc keeps
+                # freed heap pages unless asked (RSS stayed at 4 GB after large refused batches).
+                await anyio.to_thread.run_sync(trim_freed_memory)
 
 
 def _too_large(size: int, limit: int) -> str:
@@ -199,8 +287,12 @@ def _check_image_bytes(size: int, config: ServeConfig) -> None:
 
 async def _parse_json(request: Request, config: ServeConfig, *, batch: bool) -> ParsedRequest:
     body = await request.body()
+    _check_json_shape(body, config)
     try:
-        payload = json.loads(body)
+        if len(body) <= PARSE_ON_LOOP_BYTES:
+            payload = json.loads(body)
+        else:
+            payload = await anyio.to_thread.run_sync(json.loads, body)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, absurd nesting
         raise BadRequest(f"the body is not valid JSON: {exc}", code="invalid_json") from None
     if not isinstance(payload, dict):
@@ -224,8 +316,30 @@ async def _parse_json(request: Request, config: ServeConfig, *, batch: bool) -> 
             raise BadRequest("the JSON field 'image' (base64 image data) is missing",
                              code="missing_field")  # fmt: skip
         raw_images = [payload["image"]]
-    images = [ImageInput(decode_base64_image(item, config)) for item in raw_images]
+    if len(body) <= PARSE_ON_LOOP_BYTES:
+        images = [ImageInput(decode_base64_image(item, config)) for item in raw_images]
+    else:
+        images = [
+            ImageInput(await anyio.to_thread.run_sync(decode_base64_image, item, config))
+            for item in raw_images
+        ]
     return ParsedRequest(images, _options(payload.get("det"), payload.get("preprocess")))
+
+
+def _check_json_shape(body: bytes, config: ServeConfig) -> None:
+    """Refuse a body with more JSON structure than any valid request has, before parsing it:
+    objects, arrays, strings and list items cost ~50-100 bytes each as Python objects, so 27 MB of
+    ``{}`` would take 650 MB. A valid request is one object with a few fields and at most
+    ``max_batch_images`` strings (base64 has no quotes, brackets or commas)."""
+    most_values = config.max_batch_images + 32
+    containers = body.count(b"{") + body.count(b"[")
+    if containers > 16 or body.count(b'"') > 2 * most_values or body.count(b",") > most_values:
+        raise BadRequest(
+            "the JSON body has more objects, lists or values than a request can have: send "
+            '{"image": "<base64>"} or {"images": ["<base64>", ...]} with optional '
+            '"det" and "preprocess"',
+            code="invalid_json",
+        )
 
 
 def decode_base64_image(value: Any, config: ServeConfig) -> bytes:
@@ -233,7 +347,8 @@ def decode_base64_image(value: Any, config: ServeConfig) -> bytes:
         raise BadRequest("an image must be a base64 string", code="invalid_base64")
     text = _DATA_URL.sub("", value.strip(), count=1)
     raw = _WHITESPACE.sub(b"", text.encode("ascii", errors="replace"))
-    _check_image_bytes(len(raw) * 3 // 4, config)  # before decoding anything
+    # Before decoding anything; padding carries no data (a file 1 byte under the limit is fine).
+    _check_image_bytes(len(raw.rstrip(b"=")) * 3 // 4, config)
     raw += b"=" * (-len(raw) % 4)
     try:
         return base64.b64decode(raw, validate=True)

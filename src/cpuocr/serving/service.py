@@ -10,7 +10,7 @@ import functools
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import anyio.to_thread
@@ -18,9 +18,11 @@ import cv2
 import numpy as np
 
 from ..config import engine_config_from_env
-from ..errors import CpuocrError
+from ..deadline import Deadline
+from ..errors import CpuocrError, DeadlineExceeded
 from ..imaging import probe_image
 from ..pipeline import OCR
+from ..runtime import trim_freed_memory
 from ..types import OCRResult
 from .cache import CacheKey, ResultCache
 from .config import ServeConfig
@@ -33,6 +35,9 @@ log = logging.getLogger("cpuocr.serving")
 
 #: Stage images larger than this (long side, px) are scaled down for the preview.
 PREVIEW_MAX_SIDE = 1600
+#: Bodies up to this size are hashed on the event loop (about a millisecond); larger ones in a
+#: thread, so one upload cannot hold the loop.
+HASH_ON_LOOP_BYTES = 2 * 1024 * 1024
 
 
 class OcrService:
@@ -46,12 +51,14 @@ class OcrService:
         self.cache = ResultCache(config.cache_bytes)
         self._given_engines = list(engines) if engines is not None else None
         self._pool: InferencePool[OCR] | None = None
+        self._costs: OCR | None = None  # any engine: its read-only work caps
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     @property
     def ready(self) -> bool:
-        return self._pool is not None
+        """Models loaded, and not every slot stuck on one request long past its deadline."""
+        return self._pool is not None and self._pool.stuck < self._pool.slots
 
     @property
     def pool(self) -> InferencePool[OCR]:
@@ -72,6 +79,7 @@ class OcrService:
                 "warmed up %d slot(s) in %.0f ms", slots, (time.perf_counter() - started) * 1e3
             )
         queue_size = self.config.queue_size
+        self._costs = engines[0]
         self._pool = InferencePool(
             engines,
             queue_size=queue_size if queue_size is not None else 2 * slots + 4,
@@ -95,28 +103,41 @@ class OcrService:
         )
         return engines
 
-    def close(self) -> None:
+    def close(self, timeout_s: float | None = None) -> bool:
+        """Cancel the running work and wait for the slots up to ``timeout_s``; True if they
+        ended."""
+        ended = True
         if self._pool is not None:
-            self._pool.close()
+            ended = self._pool.close(timeout_s)
         self.cache.clear()
+        return ended
 
-    def admit(self) -> Admission:
+    def admit(self, *, peek: bool = False) -> Admission:
         """Refuse at once (503) when the queue is full, before the body is read; otherwise the
-        request's promised place (use it as a context manager, pass it on to the work)."""
+        request's promised place (use it as a context manager, pass it on to the work). With
+        ``peek`` (small bodies) a request may be read although the queue is full, since its
+        answer may be in the cache; it is refused after the lookup if not."""
         if self._pool is None:
             raise Overloaded("the models are still loading", retry_after_s=5, code="not_ready")
-        return self._pool.admit()
+        return self._pool.admit(peek=peek)
 
     # -- work ----------------------------------------------------------------------------------
 
-    async def inspect(self, image: ImageInput) -> str:
-        """SHA-256 of the bytes after checking the header (type, pixel limit) without decoding:
-        a bad upload is refused before it can take an inference slot."""
-        return await anyio.to_thread.run_sync(self._inspect, image.data)
+    async def digest(self, image: ImageInput) -> str:
+        """SHA-256 of the bytes (the cache key), on the loop for small bodies."""
+        if len(image.data) <= HASH_ON_LOOP_BYTES:
+            return hashlib.sha256(image.data).hexdigest()
+        return await anyio.to_thread.run_sync(_sha256, image.data)
 
-    def _inspect(self, data: bytes) -> str:
-        probe_image(data, self.config.max_pixels)
-        return hashlib.sha256(data).hexdigest()
+    async def inspect(self, image: ImageInput, options: OcrOptions) -> None:
+        """Check the header (type, pixel limit) and the work the size implies, without decoding:
+        a bad upload is refused before it can take an inference slot."""
+        await anyio.to_thread.run_sync(self._inspect, image.data, options.det)
+
+    def _inspect(self, data: bytes, det: bool) -> None:
+        _, width, height = probe_image(data, self.config.max_pixels)
+        if self._costs is not None:
+            self._costs.check_work(width, height, det=det)
 
     async def recognize(
         self, image: ImageInput, options: OcrOptions, admission: Admission | None = None
@@ -141,14 +162,7 @@ class OcrService:
         answers: list[dict[str, Any] | None] = [None] * len(images)
         todo: list[tuple[int, CacheKey]] = []
         for i, image in enumerate(images):
-            try:
-                sha = await self.inspect(image)
-            except CpuocrError as exc:
-                if raise_errors:
-                    raise
-                answers[i] = self._failed(exc)
-                continue
-            key: CacheKey = (sha, options.det, options.preprocess)
+            key: CacheKey = (await self.digest(image), options.det, options.preprocess)
             hit = self.cache.get(key)
             if hit is not None:
                 self.metrics.cache_hits.inc()
@@ -158,12 +172,30 @@ class OcrService:
                 if self.cache.enabled:
                     self.metrics.cache_misses.inc()
                 todo.append((i, key))
-        if todo:
-            datas = [images[i].data for i, _ in todo]
+        if todo and admission is not None:
+            admission.confirm()  # a request let in to look in the cache may be refused here
+        checked: list[tuple[int, CacheKey]] = []
+        for i, key in todo:
+            try:
+                await self.inspect(images[i], options)
+            except CpuocrError as exc:
+                if raise_errors:
+                    raise
+                answers[i] = self._failed(exc)
+                continue
+            checked.append((i, key))
+        if checked:
+            datas = [images[i].data for i, _ in checked]
+            keys = [key for _, key in checked]
+            # Each answer goes into the cache as soon as it is ready (in the slot thread): when a
+            # batch runs past the request's time, a retry finds what was finished.
             results = await self.pool.run(
-                lambda engine: _run_all(engine, datas, options), admission
+                lambda engine, deadline: _run_all(
+                    engine, datas, options, deadline, lambda k, r: self._store(keys[k], r)
+                ),
+                admission,
             )
-            for (i, key), outcome in zip(todo, results, strict=True):
+            for (i, key), outcome in zip(checked, results, strict=True):
                 if isinstance(outcome, CpuocrError):
                     if raise_errors:
                         raise outcome
@@ -171,15 +203,16 @@ class OcrService:
                     continue
                 self.metrics.observe_stages(outcome.timings_ms)
                 self.metrics.images.labels(outcome="ok").inc()
-                answer = _answer(outcome, key[0])
-                self.cache.put(key, answer)
-                answers[i] = {**answer, "cached": False}
+                answers[i] = {**_answer(outcome, key[0]), "cached": False}
             self.metrics.cache_bytes.set(self.cache.size_bytes)
             self.metrics.cache_entries.set(len(self.cache))
         done = [a for a in answers if a is not None]
         if len(done) != len(images):
             raise RuntimeError("an image of the request got no answer")  # a bug, not bad input
         return done
+
+    def _store(self, key: CacheKey, result: OCRResult) -> None:
+        self.cache.put(key, _answer(result, key[0]))
 
     def _failed(self, exc: BaseException) -> dict[str, Any]:
         self.metrics.images.labels(outcome="error").inc()
@@ -188,17 +221,43 @@ class OcrService:
     async def preprocess_stages(
         self, image: ImageInput, admission: Admission | None = None
     ) -> dict[str, Any]:
-        await self.inspect(image)
-        return await self.pool.run(lambda engine: _stages_answer(engine, image.data), admission)
+        if admission is not None:
+            admission.confirm()
+        await self.inspect(image, OcrOptions())
+        return await self.pool.run(
+            lambda engine, deadline: _stages_answer(engine, image.data, deadline), admission
+        )
 
 
-def _run_all(engine: OCR, datas: list[bytes], options: OcrOptions) -> list[OCRResult | CpuocrError]:
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _run_all(
+    engine: OCR,
+    datas: list[bytes],
+    options: OcrOptions,
+    deadline: Deadline,
+    on_result: Callable[[int, OCRResult], None],
+) -> list[OCRResult | CpuocrError]:
     out: list[OCRResult | CpuocrError] = []
-    for data in datas:
-        try:
-            out.append(engine(data, det=options.det, preprocess=options.preprocess))
-        except CpuocrError as exc:  # one bad image must not fail the others of a batch
-            out.append(exc)
+    try:
+        for k, data in enumerate(datas):
+            deadline.check("the next image")
+            try:
+                result = engine(
+                    data, det=options.det, preprocess=options.preprocess, deadline=deadline
+                )
+            except DeadlineExceeded:
+                raise
+            except CpuocrError as exc:  # one bad image must not fail the others of a batch
+                out.append(exc)
+                continue
+            on_result(k, result)
+            out.append(result)
+    finally:
+        if len(datas) > 1 or not out:
+            trim_freed_memory()  # whole images trim themselves; failures and batches here
     return out
 
 
@@ -210,7 +269,8 @@ def _answer(result: OCRResult, sha256: str) -> dict[str, Any]:
     return answer
 
 
-def _stages_answer(engine: OCR, data: bytes) -> dict[str, Any]:
+def _stages_answer(engine: OCR, data: bytes, deadline: Deadline) -> dict[str, Any]:
+    deadline.check("the preprocessing preview")
     stages = engine.preprocess_stages(data)
     original = next(iter(stages.values()))
     height, width = original.shape[:2]
