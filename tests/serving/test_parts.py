@@ -32,7 +32,14 @@ from cpuocr.serving.errors import (
     status_for,
 )
 from cpuocr.serving.inference import InferencePool
-from cpuocr.serving.inputs import MAX_TEXT_FIELD_BYTES, _InMemoryMultiPartParser, parse_request
+from cpuocr.serving.inputs import (
+    MAX_TEXT_FIELD_BYTES,
+    BodyLimitMiddleware,
+    UploadGate,
+    _InMemoryMultiPartParser,
+    parse_request,
+    read_body,
+)
 from cpuocr.serving.metrics import Metrics
 from cpuocr.serving.schemas import PreprocessMode
 
@@ -286,51 +293,26 @@ def test_pool_timeout_keeps_the_slot_until_the_thread_really_ends() -> None:
     asyncio.run(scenario())
 
 
-def test_a_slow_upload_stops_holding_its_place_after_the_grace() -> None:
-    """Issue 10.2: a promise lasts ``upload_grace_s``; after that a slow upload no longer counts
-    against the others, and has to find room again when its body is in."""
+def test_peek_lets_a_request_look_in_the_cache_without_holding_a_place() -> None:
+    """Issue 10.8: with the queue full, a small request is still read (its answer may be cached);
+    it holds no place, and is refused only if it needs to run and there is still no room."""
 
     async def scenario() -> None:
-        pool: InferencePool[str] = InferencePool(
-            ["e0"], queue_size=1, timeout_s=10, upload_grace_s=0.1
-        )
-        slow, other = pool.admit(), pool.admit()
-        assert pool.room == 0
+        pool: InferencePool[str] = InferencePool(["e0"], queue_size=0, timeout_s=10)
+        held = pool.admit()
+        assert pool.room == 0 and not pool.has_room()
         with pytest.raises(Overloaded):
             pool.admit()
-        await asyncio.sleep(0.15)  # both promises lapse: two slow uploads hold nothing
-        assert pool.room == 2
-        third, fourth = pool.admit(), pool.admit()  # the room is given to others
-        third.confirm()
-        fourth.confirm()
-        with pytest.raises(Overloaded):
-            slow.confirm()  # lapsed, and no room left: refused after its upload
-        other.release()
-        third.release()
-        assert pool.room == 1  # fourth still holds its (confirmed) place
-        assert await pool.run(_sleeper(0), fourth) == "done by e0"
-        assert pool.room == 2
-        pool.close()
-
-    asyncio.run(scenario())
-
-
-def test_peek_reads_without_a_promise_and_counts_uploads() -> None:
-    async def scenario() -> None:
-        pool: InferencePool[str] = InferencePool(["e0"], queue_size=0, timeout_s=10, max_uploads=3)
-        held = pool.admit()
-        held.confirm()
-        assert pool.room == 0
-        peek = pool.admit(peek=True)  # let in to look in the cache, no place promised
+        peek = pool.admit(peek=True)  # let in, no place promised
         assert pool.room == 0
         with pytest.raises(Overloaded):
             peek.confirm()
-        pool.admit(peek=True)
-        pool.admit(peek=True)
-        pool.admit(peek=True)
-        with pytest.raises(Overloaded, match="uploads are already in progress"):
-            pool.admit(peek=True)
-        held.release()
+        late = pool.admit(peek=True)
+        held.release()  # room appears while ``late`` looks in the cache
+        late.confirm()
+        assert pool.room == 0
+        assert await pool.run(_sleeper(0), late) == "done by e0"
+        assert pool.room == 1
         pool.close()
 
     asyncio.run(scenario())
@@ -540,10 +522,55 @@ def test_a_body_slower_than_the_request_timeout_is_408() -> None:
 
     async def scenario() -> None:
         config = ServeConfig(request_timeout_s=0.1)
+        gate = UploadGate(per_client=1, total=1)
         with pytest.raises(RequestTimeout):
-            await parse_request(Request(scope, trickle), config, batch=False)
+            await read_body(Request(scope, trickle), config, gate)
+        await read_body(Request(scope, _instant), config, gate)  # the reading place came back
 
     asyncio.run(scenario())
+
+
+async def _instant() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"{}", "more_body": False}
+
+
+def test_a_body_below_the_minimum_rate_is_cut_off_after_the_grace() -> None:
+    """Issue 10.2: one byte every 0.2 s from the start: refused once the grace is over, long
+    before the request timeout."""
+
+    async def inner_app(scope: Any, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if not message.get("more_body"):
+                return
+
+    async def trickle() -> dict[str, Any]:
+        await asyncio.sleep(0.2)
+        return {"type": "http.request", "body": b"x", "more_body": True}
+
+    async def scenario() -> float:
+        app = BodyLimitMiddleware(inner_app, 10 * MB, {}, min_rate=1000, grace_s=0.5)
+        started = time.perf_counter()
+        with pytest.raises(RequestTimeout, match="too slowly"):
+            await app({"type": "http", "path": "/ocr", "headers": []}, trickle, _no_send)
+        return time.perf_counter() - started
+
+    assert 0.4 < asyncio.run(scenario()) < 2.0
+
+
+async def _no_send(message: Any) -> None:
+    raise AssertionError("nothing is sent")
+
+
+def test_upload_gate_caps_bodies_per_client_and_in_all() -> None:
+    gate = UploadGate(per_client=2, total=3)
+    with gate.reading("a"), gate.reading("a"):
+        with pytest.raises(Overloaded, match="from your address"):
+            gate.reading("a").__enter__()
+        with gate.reading("b"), pytest.raises(Overloaded, match="3 uploads"):
+            gate.reading("c").__enter__()
+    with gate.reading("a"), gate.reading("a"), gate.reading("c"):
+        pass  # all given back
 
 
 # -- the app without its lifespan (no models loaded) ----------------------------------------------

@@ -4,13 +4,17 @@ Each slot owns one engine (its own ONNX Runtime sessions and intra-op threads, s
 over one thread pool) and one executor thread; inference never runs on the event loop. A request
 takes a free slot at once, or waits in a FIFO queue of at most ``queue_size`` requests; when the
 queue is full it is refused *immediately* with :class:`Overloaded` (503 + Retry-After) instead of
-piling up. The place is promised when the request arrives (:meth:`InferencePool.admit`, before its
-body is read), so a request that was let in is never refused after its upload: otherwise several
-requests pass the check for the same last place while their bodies arrive, and all but one are
-refused late, after the event loop has served everyone else's uploads in between. A slot is
-given back only when its thread has really finished, even if the request that started it timed
-out or its client went away, so the number of running inferences never exceeds the number of
-slots.
+piling up. The place is promised once the request's body has arrived (:meth:`InferencePool.admit`),
+so a slow upload holds no inference place while it trickles in, and a request let in is never
+refused later: there is no wait between the promise and the queue. The routes also refuse a large
+body at once, before reading it, when there is no room (:meth:`InferencePool.has_room`).
+
+Every request runs under its own :class:`~cpuocr.deadline.Deadline`, which the engine checks
+between stages and recognition batches: when the request's time is over, its client goes away or
+the pool closes, the deadline is cancelled and the work stops at the next check instead of holding
+the slot. A slot is given back only when its thread has really finished, so the number of running
+inferences never exceeds the number of slots; a slot still busy long after its deadline is
+reported as stuck (``/readyz`` answers 503 while every slot is).
 """
 
 from __future__ import annotations
@@ -80,35 +84,28 @@ def _settle(future: asyncio.Future[T], result: T | None, exc: BaseException | No
 
 class Admission:
     """A place (a slot or a place in the queue) promised to one request by
-    :meth:`InferencePool.admit` while its body arrives. The promise holds for
-    ``InferencePool.upload_grace_s`` only: an upload slower than that stops counting against the
-    others (so slow clients cannot hold the inference places) and has to find room again when it
-    is done (:meth:`confirm`, called by :meth:`InferencePool.run`). It is handed over by ``run``
-    or given back by :meth:`release` (also on leaving a ``with`` block: a bad upload, a cache hit),
-    whichever comes first; releasing twice does nothing."""
+    :meth:`InferencePool.admit`, once its body has arrived. It is handed over by
+    :meth:`InferencePool.run` or given back by :meth:`release` (also on leaving a ``with`` block:
+    a bad upload, a cache hit), whichever comes first; releasing twice does nothing. A request let
+    in only to look in the cache (``admit(peek=True)`` with no room) holds no place until
+    :meth:`confirm` finds one — or refuses it."""
 
-    def __init__(self, pool: InferencePool[Any] | None, promised: bool) -> None:
-        self._pool = pool
-        self.promised_at = time.monotonic() if promised else None
-        self.confirmed = False
-
-    @property
-    def open(self) -> bool:
-        return self._pool is not None
-
-    def lapsed(self, now: float, grace_s: float) -> bool:
-        return self.promised_at is None or now - self.promised_at >= grace_s
+    def __init__(self, pool: InferencePool[Any], promised: bool) -> None:
+        self._pool: InferencePool[Any] | None = pool
+        self.promised = promised
 
     def confirm(self) -> None:
-        """Turn the promise into a firm place, or raise Overloaded when it lapsed (or was never
-        made: the queue was full when the request arrived) and there is no room now."""
-        if self._pool is not None and not self.confirmed:
+        """Make sure the request holds a place; raise Overloaded when it holds none and there is
+        no room."""
+        if self._pool is not None and not self.promised:
             self._pool._confirm(self)
 
     def release(self) -> None:
         if self._pool is not None:
             pool, self._pool = self._pool, None
-            pool._forget(self)
+            if self.promised:
+                self.promised = False
+                pool._promised -= 1
 
     def __enter__(self) -> Admission:
         return self
@@ -133,22 +130,17 @@ class InferencePool(Generic[E]):
         queue_size: int,
         timeout_s: float,
         metrics: Metrics | None = None,
-        upload_grace_s: float = 1.0,
-        max_uploads: int = 64,
     ) -> None:
         if not engines:
             raise ValueError("an inference pool needs at least one engine")
         self.slots = len(engines)
         self.queue_size = queue_size
         self.timeout_s = timeout_s
-        self.upload_grace_s = upload_grace_s
-        self.max_uploads = max_uploads
         self._metrics = metrics
         self._idle: list[E] = list(engines)
         self._free = self.slots  # idle slots not yet promised to a woken waiter
         self._waiters: deque[asyncio.Future[None]] = deque()
-        self._uploading: set[Admission] = set()  # admitted, body still arriving
-        self._confirmed = 0  # admitted, body read, not yet in run()
+        self._promised = 0  # admitted requests that have not reached run() yet
         self._jobs: set[_Job] = set()
         self._executor = ThreadPoolExecutor(
             max_workers=self.slots, thread_name_prefix="cpuocr-slot", initializer=lower_priority
@@ -188,59 +180,41 @@ class InferencePool(Generic[E]):
             if left <= 0:
                 left = min(elapsed, max(0.0, job.deadline.remaining()))
             ahead += left
-        ahead += (self.waiting + self._confirmed + 1) * self._mean_service_s
+        ahead += (self.waiting + self._promised + 1) * self._mean_service_s
         return max(1, min(math.ceil(self.timeout_s), math.ceil(ahead / self.slots)))
-
-    def _fresh_uploads(self, now: float) -> int:
-        return sum(1 for a in self._uploading if not a.lapsed(now, self.upload_grace_s))
 
     @property
     def room(self) -> int:
         """Requests that could still be let in: free slots plus queue places, less those already
-        taken by requests whose bodies were read and those promised to recent uploads."""
-        taken = len(self._waiters) + self._confirmed + self._fresh_uploads(time.monotonic())
-        return self._free + self.queue_size - taken
+        promised."""
+        return self._free + self.queue_size - len(self._waiters) - self._promised
+
+    def has_room(self) -> bool:
+        return not self._closed and self.room > 0
 
     def admit(self, *, peek: bool = False) -> Admission:
-        """Promise the request a place, or raise Overloaded now. The routes call this before
-        reading the body, so a flood is answered in microseconds, uploads do not pile up in memory
-        while they would be refused anyway, and a request let in keeps its place while its body
-        arrives — for ``upload_grace_s``; a slower upload must find room again when it is done.
-        With ``peek`` a request is let in to read its body even when there is no room (its answer
-        may be in the cache); it gets no promise, and :meth:`Admission.confirm` refuses it unless
-        room appeared meanwhile."""
+        """Promise the request a place, or raise Overloaded now. The routes call this once the
+        body has arrived (a slow upload holds no place while it trickles in) and before anything
+        that waits, so a request let in is never refused later for want of room. With ``peek`` a
+        request is let in although there is no room, because its answer may be in the cache; it
+        holds no place, and :meth:`Admission.confirm` refuses it unless room appeared."""
         if self._closed:
             raise Overloaded("the service is shutting down", retry_after_s=1, code="shutting_down")
-        if len(self._uploading) >= self.max_uploads:
-            self._reject("uploads")
-            raise Overloaded(
-                f"{self.max_uploads} uploads are already in progress; retry later",
-                retry_after_s=self.retry_after_s(),
-            )
-        has_room = self.room > 0
-        if not has_room and not peek:
-            self._reject("queue_full")
-            raise Overloaded(self._full_message(), retry_after_s=self.retry_after_s())
-        admission = Admission(self, promised=has_room)
-        self._uploading.add(admission)
-        return admission
+        if self.room > 0:
+            self._promised += 1
+            return Admission(self, promised=True)
+        if peek:
+            return Admission(self, promised=False)
+        self._reject("queue_full")
+        raise Overloaded(self._full_message(), retry_after_s=self.retry_after_s())
 
     def _confirm(self, admission: Admission) -> None:
-        lapsed = admission.lapsed(time.monotonic(), self.upload_grace_s)
-        self._uploading.discard(admission)
-        if lapsed and self.room <= 0:
-            admission._pool = None  # refused: nothing left to give back
+        if self.room <= 0:
+            admission._pool = None  # refused: nothing to give back
             self._reject("queue_full")
             raise Overloaded(self._full_message(), retry_after_s=self.retry_after_s())
-        admission.confirmed = True
-        self._confirmed += 1
-
-    def _forget(self, admission: Admission) -> None:
-        if admission.confirmed:
-            admission.confirmed = False
-            self._confirmed -= 1
-        else:
-            self._uploading.discard(admission)
+        admission.promised = True
+        self._promised += 1
 
     def _full_message(self) -> str:
         return (

@@ -20,16 +20,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ConfigError
@@ -145,7 +147,10 @@ class BodyLimitMiddleware:
             try:
                 if wait_s <= 0:
                     raise TimeoutError
-                message = await asyncio.wait_for(receive(), wait_s)
+                # asyncio.timeout, not wait_for: a body already here is taken without a task
+                # switch, so a request refused under a flood is refused at once.
+                async with asyncio.timeout(wait_s):
+                    message = await receive()
             except TimeoutError:
                 raise RequestTimeout(
                     f"the request body arrived too slowly ({received} bytes in "
@@ -201,16 +206,65 @@ class _InMemoryMultiPartParser(MultiPartParser):
         self.spool_max_size = spool_bytes
 
 
+class UploadGate:
+    """Bodies being read, counted per client address and in all. A body holds no inference place
+    while it arrives, only one of these; past either cap the request is refused (503) before its
+    body is read. The per-client cap keeps one address from taking every reading place with slow
+    uploads (each is also cut off by the minimum rate); behind a proxy every client has the
+    proxy's address, so the total is the cap that matters there."""
+
+    def __init__(self, per_client: int = 32, total: int = 256) -> None:
+        self.per_client = per_client
+        self.total = total
+        self._by_client: dict[str, int] = {}
+        self._count = 0
+
+    @contextlib.contextmanager
+    def reading(self, client: str) -> Iterator[None]:
+        if self._count >= self.total or self._by_client.get(client, 0) >= self.per_client:
+            mine = self._by_client.get(client, 0) >= self.per_client
+            raise Overloaded(
+                f"{self.per_client} uploads from your address are already in progress; retry later"
+                if mine
+                else f"{self.total} uploads are already in progress; retry later",
+                retry_after_s=2,
+                code="uploads_full",
+            )
+        self._count += 1
+        self._by_client[client] = self._by_client.get(client, 0) + 1
+        try:
+            yield
+        finally:
+            self._count -= 1
+            left = self._by_client[client] - 1
+            if left:
+                self._by_client[client] = left
+            else:
+                del self._by_client[client]
+
+
+async def read_body(request: Request, config: ServeConfig, gate: UploadGate) -> None:
+    """Read the whole body into the request (Starlette keeps it for the parsers), under the limits
+    of :class:`BodyLimitMiddleware` and an overall deadline, holding a reading place of ``gate``."""
+    client = request.client.host if request.client is not None else "unknown"
+    with gate.reading(client):
+        try:
+            async with asyncio.timeout(config.request_timeout_s):
+                await request.body()
+        except TimeoutError:
+            raise RequestTimeout(
+                f"the request body did not arrive within {config.request_timeout_s:g} s"
+            ) from None
+        except ClientDisconnect:
+            raise BadRequest(
+                "the client closed the connection before the body arrived", code="client_gone"
+            ) from None
+
+
 async def parse_request(request: Request, config: ServeConfig, *, batch: bool) -> ParsedRequest:
-    """Images and options of an ``/ocr``, ``/ocr/batch`` or ``/preprocess`` request. A body that
-    trickles in slower than the request timeout is refused (408) instead of holding memory."""
-    try:
-        async with asyncio.timeout(config.request_timeout_s):
-            return await _parse(request, config, batch=batch)
-    except TimeoutError:
-        raise RequestTimeout(
-            f"the request body did not arrive within {config.request_timeout_s:g} s"
-        ) from None
+    """Images and options of an ``/ocr``, ``/ocr/batch`` or ``/preprocess`` request whose body
+    :func:`read_body` has read."""
+    return await _parse(request, config, batch=batch)
 
 
 async def _parse(request: Request, config: ServeConfig, *, batch: bool) -> ParsedRequest:
@@ -287,12 +341,11 @@ def _check_image_bytes(size: int, config: ServeConfig) -> None:
 
 async def _parse_json(request: Request, config: ServeConfig, *, batch: bool) -> ParsedRequest:
     body = await request.body()
-    _check_json_shape(body, config)
     try:
         if len(body) <= PARSE_ON_LOOP_BYTES:
-            payload = json.loads(body)
+            payload = _load_json(body, config)
         else:
-            payload = await anyio.to_thread.run_sync(json.loads, body)
+            payload = await anyio.to_thread.run_sync(_load_json, body, config)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, absurd nesting
         raise BadRequest(f"the body is not valid JSON: {exc}", code="invalid_json") from None
     if not isinstance(payload, dict):
@@ -324,6 +377,11 @@ async def _parse_json(request: Request, config: ServeConfig, *, batch: bool) -> 
             for item in raw_images
         ]
     return ParsedRequest(images, _options(payload.get("det"), payload.get("preprocess")))
+
+
+def _load_json(body: bytes, config: ServeConfig) -> Any:
+    _check_json_shape(body, config)
+    return json.loads(body)
 
 
 def _check_json_shape(body: bytes, config: ServeConfig) -> None:

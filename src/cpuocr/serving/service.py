@@ -16,6 +16,7 @@ from typing import Any
 import anyio.to_thread
 import cv2
 import numpy as np
+from starlette.requests import Request
 
 from ..config import engine_config_from_env
 from ..deadline import Deadline
@@ -28,7 +29,7 @@ from .cache import CacheKey, ResultCache
 from .config import ServeConfig
 from .errors import Overloaded, error_payload
 from .inference import Admission, InferencePool, run_nicer
-from .inputs import ImageInput, OcrOptions
+from .inputs import ImageInput, OcrOptions, UploadGate, read_body
 from .metrics import Metrics
 
 log = logging.getLogger("cpuocr.serving")
@@ -52,6 +53,7 @@ class OcrService:
         self._given_engines = list(engines) if engines is not None else None
         self._pool: InferencePool[OCR] | None = None
         self._costs: OCR | None = None  # any engine: its read-only work caps
+        self.uploads = UploadGate()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -63,7 +65,7 @@ class OcrService:
     @property
     def pool(self) -> InferencePool[OCR]:
         if self._pool is None:
-            raise RuntimeError("the service is not started")  # only reachable before lifespan
+            raise Overloaded("the models are still loading", retry_after_s=5, code="not_ready")
         return self._pool
 
     async def start(self) -> None:
@@ -112,14 +114,20 @@ class OcrService:
         self.cache.clear()
         return ended
 
+    async def receive(self, request: Request, *, peek: bool) -> None:
+        """Read the request's body, holding no inference place while it arrives. A body that
+        could not be served (no room, and too large to be worth a cache lookup: ``peek`` false)
+        is refused at once, unread."""
+        if not self.pool.has_room() and not peek:
+            self.pool.admit()  # raises Overloaded, counted as queue_full
+        await read_body(request, self.config, self.uploads)
+
     def admit(self, *, peek: bool = False) -> Admission:
-        """Refuse at once (503) when the queue is full, before the body is read; otherwise the
-        request's promised place (use it as a context manager, pass it on to the work). With
-        ``peek`` (small bodies) a request may be read although the queue is full, since its
-        answer may be in the cache; it is refused after the lookup if not."""
-        if self._pool is None:
-            raise Overloaded("the models are still loading", retry_after_s=5, code="not_ready")
-        return self._pool.admit(peek=peek)
+        """The request's promised place, taken once its body is here (use it as a context
+        manager, pass it on to the work); 503 when the queue is full. With ``peek`` (small
+        bodies) a request goes on without a place although the queue is full, since its answer
+        may be in the cache; it is refused after the lookup if not."""
+        return self.pool.admit(peek=peek)
 
     # -- work ----------------------------------------------------------------------------------
 
