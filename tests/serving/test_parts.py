@@ -347,6 +347,27 @@ def test_a_timed_out_request_cancels_its_deadline_and_frees_the_slot() -> None:
     assert 0.0 < checks[0] <= 0.3
 
 
+def test_a_slot_busy_long_past_its_deadline_is_reported_stuck() -> None:
+    """Issue 10.1: work that never reaches a deadline check (one long uncancellable step) keeps
+    its slot; the pool says so, and the service's readiness (``/readyz``) turns 503 with it."""
+
+    async def scenario() -> list[int]:
+        pool: InferencePool[str] = InferencePool(["e0"], queue_size=1, timeout_s=0.1)
+        pool.stuck_grace_s = 0.2
+        with pytest.raises(Overloaded):
+            await pool.run(_sleeper(0.8))  # ignores its deadline
+        seen = [pool.stuck]
+        await asyncio.sleep(0.4)
+        seen.append(pool.stuck)
+        while pool.busy:
+            await asyncio.sleep(0.05)
+        seen.append(pool.stuck)
+        pool.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [0, 1, 0]
+
+
 def test_close_cancels_running_work_and_returns_within_its_timeout() -> None:
     def long_work(engine: str, deadline: Deadline) -> str:
         while True:

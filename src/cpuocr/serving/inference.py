@@ -123,6 +123,10 @@ class _Job:
 
 
 class InferencePool(Generic[E]):
+    #: A slot busy this long past its request's timeout counts as stuck (a recognition batch, the
+    #: longest step between two deadline checks, takes well under a second).
+    stuck_grace_s = 5.0
+
     def __init__(
         self,
         engines: Sequence[E],
@@ -165,7 +169,8 @@ class InferencePool(Generic[E]):
         check (one long uncancellable step). ``/readyz`` reports the worker not ready while every
         slot is stuck."""
         now = time.monotonic()
-        return sum(1 for job in self._jobs if now - job.started > self.timeout_s + 5.0)
+        limit = self.timeout_s + self.stuck_grace_s
+        return sum(1 for job in self._jobs if now - job.started > limit)
 
     def retry_after_s(self) -> int:
         """Seconds until a new request would probably find room, at least 1: the work ahead of it
