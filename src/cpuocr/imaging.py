@@ -4,22 +4,31 @@ Size limits are checked from the file header *before* any pixel is decoded, so a
 claims to be 60000×60000 costs nothing. Only raster formats we can decode safely are opened (PIL is
 told the list, so e.g. EPS never reaches Ghostscript). EXIF orientation is applied, alpha is
 flattened on white, 16-bit and float images are scaled to 8 bits, palette/CMYK/gray are converted.
+
+Within the byte and pixel limits a file can still ask its decoder for unbounded work (20000 empty
+progressive JPEG scans, two million TIFF strips, a million PNG chunks, a 40-megapixel RLE bitmap
+decoded in Python) or memory. :func:`check_decode_work` reads the structure of the bytes before
+PIL is called and refuses such files with :class:`WorkLimitExceeded`; the working memory of the
+decode is estimated from the header and capped too. Conversion to BGR then works in bands of rows,
+so it never holds more than the decoded image, the result and one band.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import io
+import re
+import struct
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
-from .errors import ImageTooLarge, InvalidImage, UnsupportedFormat
+from .errors import ImageTooLarge, InvalidImage, UnsupportedFormat, WorkLimitExceeded
 
 DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -55,6 +64,237 @@ def sniff_unsupported(head: bytes) -> str | None:
     if len(head) >= 12 and head[4:8] == b"ftyp":
         return _FTYP_BRANDS.get(head[8:12], "ISO media")
     return None
+
+
+# -- decoder work, checked from the bytes before any decoder runs ------------------------------
+#
+# Each cap is far above what real files need and far below what makes a decoder slow; the cost
+# figures are PIL 13 / libjpeg-turbo on one core of a laptop-class CPU.
+
+#: Scans of one JPEG. libjpeg walks every coefficient block of the frame once per scan (~2 ms a
+#: scan at 40 MP, however empty the scan): 20000 scans in a 5 KB file held a worker 45–85 s.
+#: Real progressive JPEGs have 6–12 scans (libjpeg's default script: 10 for colour, 6 for gray;
+#: mozjpeg and jpegtran scripts stay under 20); a baseline JPEG has 1 to 4 (one per component).
+MAX_JPEG_SCANS = 100
+#: Marker segments of one JPEG (APPn, DQT, DHT, SOS…), read one by one by PIL and libjpeg. A real
+#: file has tens (ICC profiles and XMP split over 64 KB segments: a few hundred at most).
+MAX_JPEG_SEGMENTS = 10_000
+#: Strips or tiles of a TIFF's first page. PIL builds a Python tile per strip when it opens the
+#: file (~3.5 µs and ~350 bytes each: two million strips took 7 s and 700 MB). Writers use strips
+#: of 8–64 KB or one row each (6600 strips for a 40 MP page) and tiles of 256×256 (610 at 40 MP).
+MAX_TIFF_STRIPS = 100_000
+#: Chunks of one PNG, each a round of PIL's Python chunk reader (~1.6 µs; 1.5 million empty
+#: chunks: 2.5 s, and 170 MB for private ones). libpng writes 8 KB IDAT chunks (2560 in 20 MB);
+#: a writer that puts each row in its own chunk needs one per row.
+MAX_PNG_CHUNKS = 100_000
+#: Blocks (extensions and their sub-blocks) before the first image of a GIF, each a round of
+#: PIL's Python reader. Real files have a handful (graphic control, NETSCAPE loop, comments, XMP).
+MAX_GIF_BLOCKS = 10_000
+#: RLE-compressed BMPs are decoded by PIL in pure Python: ~0.3 µs per byte of RLE data and
+#: ~0.1 µs per pixel of row padding, one pixel at a time for RLE4 (a 1 KB RLE8 file of
+#: 40 MP took 3.6 s; 19 MB of one-pixel runs 3.2 s). RLE is for small palette graphics; bigger
+#: pictures are stored uncompressed.
+MAX_BMP_RLE_PIXELS = 4_000_000
+MAX_BMP_RLE_BYTES = 4 * 1024 * 1024
+
+#: Working memory of one decode (the decoded image in PIL's layout, the decoder's own buffers and
+#: the BGR result), estimated from the header. Every image within the default 40 MP limit fits
+#: (the worst, a 40 MP animated WebP: ~0.9 GB); it bites when ``max_pixels`` is raised.
+DEFAULT_MAX_DECODE_BYTES = 1024 * 1024 * 1024
+
+_JPEG_NEXT_MARKER = re.compile(rb"\xff+[^\x00\xd0-\xd7\xff]")
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_JPEG_PROGRESSIVE_SOF = frozenset({0xC2, 0xC6, 0xCA, 0xCE})
+
+
+@dataclasses.dataclass(frozen=True)
+class _DecodeWork:
+    """What the byte scan learnt that the memory estimate needs (JPEG only)."""
+
+    jpeg_scans: int = 0
+    jpeg_components: int = 0
+    jpeg_progressive: bool = False
+
+
+def check_decode_work(data: bytes) -> None:
+    """Refuse (:class:`WorkLimitExceeded`) a file whose decoding would do unbounded work; reads
+    only the structure of the bytes (cost: well under a millisecond per cap's worth of items)."""
+    _scan_decode_work(data)
+
+
+def _scan_decode_work(data: bytes) -> _DecodeWork:
+    if data.startswith(b"\xff\xd8"):
+        return _jpeg_work(data)
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        _png_work(data)
+    elif data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        _tiff_work(data)
+    elif data.startswith((b"GIF87a", b"GIF89a")):
+        _gif_work(data)
+    elif data.startswith(b"BM"):
+        _bmp_work(data)
+    return _DecodeWork()
+
+
+def _jpeg_work(data: bytes) -> _DecodeWork:
+    """Walk the marker segments up to the first EOI; entropy-coded data after each SOS is skipped
+    to the next marker (0xFF not followed by a stuffed 0x00, a restart marker or fill)."""
+    scans = segments = components = 0
+    progressive = False
+    pos, end = 2, len(data)
+    while pos + 1 < end:
+        if data[pos] != 0xFF or data[pos + 1] in (0x00, 0xFF) or 0xD0 <= data[pos + 1] <= 0xD7:
+            found = _JPEG_NEXT_MARKER.search(data, pos)
+            if found is None:
+                break
+            pos = found.end() - 2
+            continue
+        marker = data[pos + 1]
+        if marker == 0xD9:  # EOI: libjpeg stops here (MPO files put their next image after it)
+            break
+        if marker in (0xD8, 0x01):  # SOI, TEM: no length
+            pos += 2
+            continue
+        if pos + 4 > end:
+            break
+        (length,) = struct.unpack_from(">H", data, pos + 2)
+        segments += 1
+        if segments > MAX_JPEG_SEGMENTS:
+            raise WorkLimitExceeded(
+                f"JPEG has more than {MAX_JPEG_SEGMENTS} marker segments; "
+                f"at most {MAX_JPEG_SEGMENTS} are read"
+            )
+        if marker == 0xDA:
+            scans += 1
+            if scans > MAX_JPEG_SCANS:
+                total = scans + _count_remaining_scans(data, pos + 2 + length)
+                raise WorkLimitExceeded(
+                    f"JPEG has {total} scans; at most {MAX_JPEG_SCANS} are decoded"
+                )
+        elif marker in _JPEG_SOF and pos + 10 <= end and not components:
+            components = data[pos + 9]
+            progressive = marker in _JPEG_PROGRESSIVE_SOF
+        pos += 2 + length
+    return _DecodeWork(scans, components, progressive)
+
+
+def _count_remaining_scans(data: bytes, pos: int) -> int:
+    """SOS markers after ``pos`` up to EOI, for the error message only (a C-speed search)."""
+    eoi = data.find(b"\xff\xd9", pos)
+    return data.count(b"\xff\xda", pos, eoi if eoi >= 0 else len(data))
+
+
+def _png_work(data: bytes) -> None:
+    pos, end, chunks = 8, len(data), 0
+    while pos + 8 <= end:
+        (length,) = struct.unpack_from(">I", data, pos)
+        chunks += 1
+        if chunks > MAX_PNG_CHUNKS:
+            raise WorkLimitExceeded(
+                f"PNG has more than {MAX_PNG_CHUNKS} chunks; at most {MAX_PNG_CHUNKS} are read"
+            )
+        if data[pos + 4 : pos + 8] == b"IEND":
+            break
+        pos += 12 + length
+
+
+def _tiff_work(data: bytes) -> None:
+    """Count the strips or tiles of the first page (what PIL opens) from its IFD entries."""
+    order = "<" if data[:2] == b"II" else ">"
+    big = data[2:4] in (b"+\x00", b"\x00+")
+    try:
+        if big:  # BigTIFF: 8-byte offsets and counts, 20-byte entries
+            (ifd,) = struct.unpack_from(order + "Q", data, 8)
+            (entries,) = struct.unpack_from(order + "Q", data, ifd)
+            first, size, count_fmt = ifd + 8, 20, "Q"
+        else:
+            (ifd,) = struct.unpack_from(order + "I", data, 4)
+            (entries,) = struct.unpack_from(order + "H", data, ifd)
+            first, size, count_fmt = ifd + 2, 12, "I"
+        for i in range(min(entries, 65535)):
+            at = first + i * size
+            (tag,) = struct.unpack_from(order + "H", data, at)
+            if tag in (273, 324):  # StripOffsets, TileOffsets
+                (count,) = struct.unpack_from(order + count_fmt, data, at + 4)
+                if count > MAX_TIFF_STRIPS:
+                    kind = "strips" if tag == 273 else "tiles"
+                    raise WorkLimitExceeded(
+                        f"TIFF has {count} {kind}; at most {MAX_TIFF_STRIPS} are decoded"
+                    )
+    except struct.error:
+        return  # a damaged header: PIL's open refuses it with its own message
+
+
+def _gif_work(data: bytes) -> None:
+    """Count the extension blocks and sub-blocks before the first image descriptor."""
+    pos, end, blocks = 13, len(data), 0
+    if end > 10 and data[10] & 0x80:
+        pos += 3 << ((data[10] & 7) + 1)  # global colour table
+    while pos < end and data[pos] == 0x21:  # extension introducer
+        pos += 2
+        while pos < end:
+            blocks += 1
+            if blocks > MAX_GIF_BLOCKS:
+                raise WorkLimitExceeded(
+                    f"GIF has more than {MAX_GIF_BLOCKS} blocks before its first image; "
+                    f"at most {MAX_GIF_BLOCKS} are read"
+                )
+            size = data[pos]
+            pos += 1 + size
+            if size == 0:
+                break
+
+
+def _bmp_work(data: bytes) -> None:
+    if len(data) < 34:
+        return
+    (header_size,) = struct.unpack_from("<I", data, 14)
+    if header_size < 40:
+        return  # OS/2 core header: no compression
+    width, height, _, bits, compression = struct.unpack_from("<iiHHI", data, 18)
+    if compression not in (1, 2) or bits not in (4, 8):  # BI_RLE8, BI_RLE4
+        return
+    pixels = abs(width) * abs(height)
+    if pixels > MAX_BMP_RLE_PIXELS:
+        raise WorkLimitExceeded(
+            f"BMP is RLE-compressed and {abs(width)}×{abs(height)} = {pixels / 1e6:.1f} MP; "
+            f"RLE bitmaps over {MAX_BMP_RLE_PIXELS / 1e6:.1f} MP are not decoded"
+        )
+    (offset,) = struct.unpack_from("<I", data, 10)
+    rle_bytes = len(data) - offset
+    if rle_bytes > MAX_BMP_RLE_BYTES:
+        raise WorkLimitExceeded(
+            f"BMP has {rle_bytes} bytes of RLE data; at most {MAX_BMP_RLE_BYTES} are decoded"
+        )
+
+
+# -- decode memory ------------------------------------------------------------------------------
+
+#: Bytes per pixel of PIL's storage of each mode (everything not listed: 4).
+_PIL_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+
+
+def decode_memory_estimate(img: Image.Image, work: _DecodeWork | None = None) -> int:
+    """Bytes one decode of ``img`` holds at its peak: PIL's image, the decoder's own buffers (a
+    multi-scan JPEG keeps 2 bytes of coefficients per sample; an animated WebP its canvases),
+    the BGR result and a rotated copy of it (EXIF orientation)."""
+    w, h = img.size
+    per_pixel = _PIL_BYTES_PER_PIXEL.get(img.mode, 4) + 3 + 3
+    if work is not None and (work.jpeg_progressive or work.jpeg_scans > 1):
+        per_pixel += 2 * max(1, work.jpeg_components)
+    if img.format == "WEBP":
+        per_pixel += 4 * (3 if getattr(img, "n_frames", 1) > 1 else 1)
+    return w * h * per_pixel
+
+
+def _check_decode_memory(img: Image.Image, work: _DecodeWork, max_decode_bytes: int) -> None:
+    need = decode_memory_estimate(img, work)
+    if need > max_decode_bytes:
+        w, h = img.size
+        raise WorkLimitExceeded(
+            f"decoding this {w}×{h} {img.format} ({img.mode}) needs about {need >> 20} MiB; "
+            f"at most {max_decode_bytes >> 20} MiB are allowed"
+        )
 
 
 def _silence_libtiff_errors() -> None:
@@ -112,10 +352,17 @@ def _open(data: bytes) -> Image.Image:
         raise InvalidImage(f"corrupt image header: {exc}") from None
 
 
-def probe_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[str, int, int]:
-    """(format, width, height) from the header only; raises like :func:`load_image`."""
+def probe_image(
+    data: bytes,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES,
+) -> tuple[str, int, int]:
+    """(format, width, height) from the header only; raises like :func:`load_image`, including
+    its :class:`WorkLimitExceeded` checks (nothing is decoded)."""
+    work = _scan_decode_work(data)
     img = _open(data)
     _check_size(img.size, max_pixels)
+    _check_decode_memory(img, work, max_decode_bytes)
     return str(img.format), img.size[0], img.size[1]
 
 
@@ -134,14 +381,18 @@ def load_image(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int | None = DEFAULT_MAX_BYTES,
+    max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES,
 ) -> np.ndarray:
     """Decode ``source`` to a contiguous BGR uint8 array (H, W, 3)."""
     if isinstance(source, np.ndarray):
         return array_to_bgr(source, max_pixels)
     if isinstance(source, Image.Image):
         _check_size(source.size, max_pixels)
-        with _quiet_pil():
-            return _pil_to_bgr(source)
+        try:
+            with _quiet_pil():
+                return _pil_to_bgr(source)
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise InvalidImage(f"corrupt or truncated image data: {exc}") from None
     if isinstance(source, str | Path):
         path = Path(source)
         if not path.is_file():
@@ -156,46 +407,151 @@ def load_image(
         raise InvalidImage(f"cannot read an image from a {type(source).__name__}")
     if max_bytes is not None and len(data) > max_bytes:
         raise ImageTooLarge(f"data is {len(data)} bytes, over the limit of {max_bytes} bytes")
+    work = _scan_decode_work(data)
     img = _open(data)
     _check_size(img.size, max_pixels)
+    _check_decode_memory(img, work, max_decode_bytes)
     try:
         with _quiet_pil():
             img.load()
-            return _pil_to_bgr(img)
+            return _pil_to_bgr(img, owned=True)
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise InvalidImage(f"corrupt or truncated image data: {exc}") from None
     except MemoryError:
         raise ImageTooLarge("image needs more memory to decode than is available") from None
+    finally:
+        img.close()
 
 
-def _pil_to_bgr(img: Image.Image) -> np.ndarray:
-    img = ImageOps.exif_transpose(img) or img
-    mode = img.mode
-    arr: np.ndarray[Any, Any]
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        arr = _scale_to_uint8(np.asarray(img))
-        return np.ascontiguousarray(np.repeat(arr[:, :, None], 3, axis=2))
-    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
-        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32)
-        alpha = rgba[:, :, 3:4] / 255.0
-        rgb = rgba[:, :, :3] * alpha + 255.0 * (1.0 - alpha)
-        arr = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
-    elif mode == "L":
-        g = np.asarray(img)
-        return np.ascontiguousarray(np.repeat(g[:, :, None], 3, axis=2))
+#: Pixels converted at a time: bands of this many pixels keep the temporaries of the conversion
+#: (RGBA bytes, integer alpha products, scaled 16-bit values) a few MB whatever the image size.
+BAND_PIXELS = 1 << 20
+
+_HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+_EXIF_ORIENTATION = 0x0112
+
+
+def _bands(width: int, height: int) -> Iterator[tuple[int, int, int, int]]:
+    """(x0, y0, x1, y1) boxes of at most about BAND_PIXELS, covering the image row-major: whole
+    rows when a row fits, pieces of one row when it does not (a 40000000×1 image)."""
+    if width <= BAND_PIXELS:
+        rows = max(1, BAND_PIXELS // width)
+        for y in range(0, height, rows):
+            yield 0, y, width, min(height, y + rows)
     else:
-        arr = np.asarray(img.convert("RGB"))
-    return np.ascontiguousarray(arr[:, :, ::-1])
+        for y in range(height):
+            for x in range(0, width, BAND_PIXELS):
+                yield x, y, min(width, x + BAND_PIXELS), y + 1
+
+
+def _orientation(img: Image.Image) -> int:
+    try:
+        value = img.getexif().get(_EXIF_ORIENTATION, 1)
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error, KeyError, TypeError):
+        return 1  # damaged EXIF: decode the picture as stored
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _pil_to_bgr(img: Image.Image, *, owned: bool = False) -> np.ndarray:
+    """BGR uint8 of a PIL image, converted in bands (see :data:`BAND_PIXELS`) into one result
+    array, then turned upright by its EXIF orientation. ``owned``: ``img`` is ours and is closed
+    (its pixels freed) before the turn, so the decoded image and a turned copy never coexist."""
+    orientation = _orientation(img)
+    img.load()
+    w, h = img.size
+    out = np.empty((h, w, 3), np.uint8)
+    mode = img.mode
+    if mode in _HIGH_DEPTH_MODES:
+        scale = _uint8_scale(img)
+        for box in _bands(w, h):
+            x0, y0, x1, y1 = box
+            scaled = _apply_scale(np.asarray(img.crop(box)), scale)
+            out[y0:y1, x0:x1] = scaled[:, :, None]
+    elif mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
+        for box in _bands(w, h):
+            x0, y0, x1, y1 = box
+            rgba = np.asarray(img.crop(box).convert("RGBA"))
+            _flatten_on_white(rgba[:, :, 2::-1], rgba[:, :, 3], out[y0:y1, x0:x1])
+    elif mode in ("L", "1"):
+        for box in _bands(w, h):
+            x0, y0, x1, y1 = box
+            cut = img.crop(box)
+            gray = np.asarray(cut if mode == "L" else cut.convert("L"))
+            out[y0:y1, x0:x1] = gray[:, :, None]
+    else:
+        for box in _bands(w, h):
+            x0, y0, x1, y1 = box
+            piece = img.crop(box)
+            if piece.mode != "RGB":
+                piece = piece.convert("RGB")
+            raw = piece.tobytes("raw", "BGR")
+            out[y0:y1, x0:x1] = np.frombuffer(raw, np.uint8).reshape(y1 - y0, x1 - x0, 3)
+    if orientation == 1:
+        return out
+    if owned:
+        img.close()
+    return _orient(out, orientation)
+
+
+def _orient(bgr: np.ndarray, orientation: int) -> np.ndarray:
+    """EXIF orientation 2–8 applied as PIL's ImageOps.exif_transpose does (one contiguous copy)."""
+    view = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.transpose(1, 0, 2),
+        6: lambda a: a.transpose(1, 0, 2)[:, ::-1],
+        7: lambda a: a.transpose(1, 0, 2)[::-1, ::-1],
+        8: lambda a: a.transpose(1, 0, 2)[::-1],
+    }[orientation](bgr)
+    return np.ascontiguousarray(view)
+
+
+def _flatten_on_white(color: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> None:
+    """out = round(color × a/255 + 255 × (1 − a/255)) in integers (exact: the numerator over 255
+    is never a half), into ``out``; ``color`` (H, W, 3) and ``alpha`` (H, W) uint8."""
+    a = alpha.astype(np.uint16)[:, :, None]
+    mixed = color * a  # uint16: at most 255 × 255
+    mixed += (255 - a) * np.uint16(255)
+    mixed += np.uint16(127)
+    np.floor_divide(mixed, np.uint16(255), out=mixed)
+    out[...] = mixed
+
+
+def _uint8_scale(img: Image.Image) -> float:
+    """The factor that maps a high-depth PIL image to 0–255, from its global maximum."""
+    extrema = img.getextrema()
+    high = extrema[1] if isinstance(extrema[1], int | float) else 0
+    return _scale_for(img.mode.startswith("I;16"), img.mode == "F", float(high))
+
+
+def _scale_for(unsigned16: bool, floating: bool, high: float) -> float:
+    """16-bit data is scaled from 0–65535 (or 0–4095, 12-bit sensors) and other integers over
+    255 likewise; floats of at most 1.0 from 0–1; anything else is clipped to 0–255."""
+    if unsigned16 or (not floating and high > 255):
+        return 255.0 / (65535.0 if high > 4095 else 4095.0)
+    if floating and high <= 1.0:
+        return 255.0
+    return 1.0
+
+
+def _apply_scale(band: np.ndarray, scale: float) -> np.ndarray:
+    a = band.astype(np.float32)
+    if scale != 1.0:
+        a *= scale
+    a += 0.5
+    np.clip(a, 0, 255, out=a)
+    return a.astype(np.uint8)
 
 
 def _scale_to_uint8(arr: np.ndarray) -> np.ndarray:
-    a = arr.astype(np.float32)
-    if arr.dtype == np.uint16 or (arr.dtype.kind in "iu" and a.max(initial=0) > 255):
-        top = 65535.0 if a.max(initial=0) > 4095 else 4095.0
-        a = a * (255.0 / top)
-    elif arr.dtype.kind == "f" and a.max(initial=0) <= 1.0:
-        a = a * 255.0
-    out: np.ndarray = np.clip(a + 0.5, 0, 255).astype(np.uint8)
+    """A high-depth array (any integer or float dtype) to uint8, in bands of rows."""
+    finite_max = float(np.max(arr, initial=0)) if arr.size else 0.0
+    scale = _scale_for(arr.dtype == np.uint16, arr.dtype.kind == "f", finite_max)
+    out = np.empty(arr.shape, np.uint8)
+    rows = max(1, BAND_PIXELS // max(1, arr.size // max(1, arr.shape[0])))
+    for y in range(0, arr.shape[0], rows):
+        out[y : y + rows] = _apply_scale(arr[y : y + rows], scale)
     return out
 
 
@@ -204,18 +560,22 @@ def array_to_bgr(arr: np.ndarray, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nd
     if arr.ndim not in (2, 3) or arr.size == 0:
         raise InvalidImage(f"array of shape {arr.shape} is not an image")
     _check_size((arr.shape[1], arr.shape[0]), max_pixels)
+    if arr.ndim == 3 and arr.shape[2] not in (1, 3, 4):
+        raise InvalidImage(f"array with {arr.shape[2]} channels is not an image")
     if arr.dtype != np.uint8:
         arr = _scale_to_uint8(arr)
     if arr.ndim == 2:
-        return np.ascontiguousarray(np.repeat(arr[:, :, None], 3, axis=2))
+        arr = arr[:, :, None]
     channels = arr.shape[2]
-    if channels == 1:
-        return np.ascontiguousarray(np.repeat(arr, 3, axis=2))
     if channels == 3:
         return np.ascontiguousarray(arr)
-    if channels == 4:
-        alpha = arr[:, :, 3:4].astype(np.float32) / 255.0
-        bgr = arr[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
-        flat: np.ndarray = np.clip(bgr + 0.5, 0, 255).astype(np.uint8)
-        return flat
-    raise InvalidImage(f"array with {channels} channels is not an image")
+    h, w = arr.shape[:2]
+    out = np.empty((h, w, 3), np.uint8)
+    rows = max(1, BAND_PIXELS // w)
+    for y in range(0, h, rows):
+        band = arr[y : y + rows]
+        if channels == 1:
+            out[y : y + rows] = band
+        else:
+            _flatten_on_white(band[:, :, :3], band[:, :, 3], out[y : y + rows])
+    return out

@@ -4,6 +4,12 @@
 CLAHE on the lightness channel; very dark: gamma). Clean images pass through untouched, so it
 cannot make them worse. ``classic`` is the CRNN-era recipe (gray → equalizeHist → adaptive Gaussian
 threshold 11/2 → fixed line height) kept for comparison and for the Web UI's stage preview.
+
+Every OpenCV call here is bounded by the input's size for any shape within the pixel limit, from
+1×40000000 to 40000000×1: the classic resize caps its width (a 48-pixel line height would make a
+40000000×1 strip 1.9 billion pixels wide), CLAHE gets no more tiles than the image has pixels in
+each direction (it pads the image up to a multiple of its tile grid, eightfold for one-pixel
+strips), and ``auto`` converts to LAB and back in place.
 """
 
 from __future__ import annotations
@@ -17,6 +23,12 @@ from .errors import ConfigError
 
 MODES = ("auto", "none", "classic")
 CLASSIC_LINE_HEIGHT = 48
+#: Widest the classic recipe's resized stage gets (a 48×16384 preview is 0.8 MP). A line of
+#: text is at most a few hundred heights long; past that the stage keeps the aspect ratio and
+#: shrinks its height below 48 instead of growing without bound.
+CLASSIC_MAX_WIDTH = 16384
+CLAHE_GRID = 8
+CLAHE_MAX_WIDTH = 65536
 
 
 def check_mode(mode: str) -> str:
@@ -52,23 +64,50 @@ def enhance_auto(image: np.ndarray) -> np.ndarray:
         lut = np.clip(((np.arange(256) / 255.0) ** gamma) * 255.0 + 0.5, 0, 255).astype(np.uint8)
         out = cv2.LUT(out, lut)
     if stats.contrast < 25:
-        lab = cv2.cvtColor(out, cv2.COLOR_BGR2LAB)
-        clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
-        lab[:, :, 0] = clahe.apply(lab[:, :, 0])
-        out = cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
+        # One working copy (the gamma result is already one), converted in place both ways.
+        lab = out if out is not image else out.copy()
+        cv2.cvtColor(lab, cv2.COLOR_BGR2LAB, dst=lab)
+        lightness = _clahe(cv2.extractChannel(lab, 0))
+        cv2.insertChannel(lightness, lab, 0)
+        del lightness
+        out = cv2.cvtColor(lab, cv2.COLOR_LAB2BGR, dst=lab)
     return out
 
 
-def classic_stages(image: np.ndarray) -> dict[str, np.ndarray]:
-    """Every stage of the classic recipe, in order (uint8 images)."""
+def _clahe(channel: np.ndarray) -> np.ndarray:
+    """CLAHE 2.0 on an 8×8 grid (fewer tiles where the image has fewer pixels). OpenCV keeps four
+    4-byte numbers per column, 640 MB for a 40000000×1 strip; a very wide image is therefore
+    equalised transposed (the method treats both axes alike)."""
+    h, w = channel.shape[:2]
+    if w > CLAHE_MAX_WIDTH and w > h:
+        return np.ascontiguousarray(_clahe(np.ascontiguousarray(channel.T)).T)
+    grid = (min(CLAHE_GRID, w), min(CLAHE_GRID, h))
+    return cv2.createCLAHE(clipLimit=2.0, tileGridSize=grid).apply(channel)
+
+
+def classic_resized_size(width: int, height: int) -> tuple[int, int]:
+    """(width, height) of the classic resized stage: 48 pixels high, at most
+    :data:`CLASSIC_MAX_WIDTH` wide (then lower than 48), aspect ratio kept, never 0."""
+    scale = min(CLASSIC_LINE_HEIGHT / height, CLASSIC_MAX_WIDTH / width)
+    new_w = min(CLASSIC_MAX_WIDTH, max(1, round(width * scale)))
+    new_h = min(CLASSIC_LINE_HEIGHT, max(1, round(height * scale)))
+    return new_w, new_h
+
+
+def _classic_binarized(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     equalized = cv2.equalizeHist(gray)
     binarized = cv2.adaptiveThreshold(
         equalized, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 11, 2
     )
+    return gray, equalized, binarized
+
+
+def classic_stages(image: np.ndarray) -> dict[str, np.ndarray]:
+    """Every stage of the classic recipe, in order (uint8 images)."""
+    gray, equalized, binarized = _classic_binarized(image)
     h, w = binarized.shape[:2]
-    new_w = max(1, round(w * CLASSIC_LINE_HEIGHT / h))
-    resized = cv2.resize(binarized, (new_w, CLASSIC_LINE_HEIGHT), interpolation=cv2.INTER_AREA)
+    resized = cv2.resize(binarized, classic_resized_size(w, h), interpolation=cv2.INTER_AREA)
     return {
         "original": image,
         "gray": gray,
@@ -85,5 +124,5 @@ def apply_preprocess(image: np.ndarray, mode: str) -> np.ndarray:
         return image
     if mode == "auto":
         return enhance_auto(image)
-    binarized = classic_stages(image)["binarized"]
+    binarized = _classic_binarized(image)[2]
     return cv2.cvtColor(binarized, cv2.COLOR_GRAY2BGR)

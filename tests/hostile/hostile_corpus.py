@@ -292,6 +292,248 @@ def bomb_cases() -> Iterator[Case]:
     yield Case("lying/bmp-1x1-bits-7", bmp_header(1, 1, bits=7), "error", STATUS_BAD)
 
 
+# -- decoder work bombs: small files within the byte and pixel limits whose decoding is costly ---
+#
+# Each is built in code (no file is committed) and cached. Sizes follow the HTTP limits: at most
+# 20 MB of upload and 40 MP of pixels. The ``work`` cases must be refused before decoding (HTTP 422,
+# the engine's WorkLimitExceeded); the ``big`` valid ones must decode within bounded memory.
+
+#: What a refusal of decoder work looks like from the outside: 422 over HTTP. The engine test maps
+#: every cpuocr error that is not a 413/415 to 400, so both are accepted for these cases.
+STATUS_WORK = frozenset({400, 422})
+
+
+def _jpeg_segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
+
+
+@functools.cache
+def jpeg_scan_bomb(width: int = 6000, height: int = 6600, scans: int = 20000) -> bytes:
+    """A progressive JPEG whose frame claims width×height, followed by ``scans`` empty DC
+    refinement scans: every scan makes libjpeg walk every coefficient block of the frame, so
+    decoding costs ~2 ms per scan at 40 MP however small the file (20000 scans: 5 KB, ~45 s)."""
+    data = bytearray(encode(Image.new("L", (16, 16), 255), format="JPEG", progressive=True))
+    sof = data.find(b"\xff\xc2")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    eoi = data.rfind(b"\xff\xd9")
+    # Ns=1, component 1, tables 0/0, Ss=0, Se=0, Ah=1 Al=0: a DC refinement (no Huffman table).
+    sos = _jpeg_segment(0xDA, b"\x01\x01\x00\x00\x00\x10")
+    return bytes(data[:eoi]) + sos * scans + b"\xff\xd9"
+
+
+def _tiff(entries: list[tuple[int, int, list[int]]], extra: bytes = b"") -> bytes:
+    """A little-endian TIFF with one IFD; value arrays that do not fit in the entry go after it,
+    then ``extra`` (at the offset :func:`_tiff_extra_offset` returns)."""
+    entries = sorted(entries)
+    ifd_size = 2 + 12 * len(entries) + 4
+    out_of_line = b""
+    packed_entries = b""
+    base = 8 + ifd_size
+    for tag, kind, values in entries:
+        fmt = {3: "H", 4: "I"}[kind]
+        raw = struct.pack(f"<{len(values)}{fmt}", *values)
+        if len(raw) <= 4:
+            field = raw.ljust(4, b"\x00")
+        else:
+            field = struct.pack("<I", base + len(out_of_line))
+            out_of_line += raw
+        packed_entries += struct.pack("<HHI", tag, kind, len(values)) + field
+    ifd = struct.pack("<H", len(entries)) + packed_entries + b"\x00\x00\x00\x00"
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + out_of_line + extra
+
+
+@functools.cache
+def tiff_many_strips(width: int = 8, height: int = 2_000_000, rows_per_strip: int = 1) -> bytes:
+    """An uncompressed 8-bit gray TIFF of ``height / rows_per_strip`` strips (all pointing at the
+    same few bytes): two million strips in 16 MB, each one a separate decoder call in PIL."""
+    strips = -(-height // rows_per_strip)
+    strip_bytes = width * rows_per_strip
+    # The pixel data is a single strip's worth of bytes at the very end; every offset points there.
+    head = _tiff(
+        [
+            (256, 4, [width]),
+            (257, 4, [height]),
+            (258, 3, [8]),
+            (259, 3, [1]),
+            (262, 3, [1]),
+            (273, 4, [0] * strips),
+            (277, 3, [1]),
+            (278, 4, [rows_per_strip]),
+            (279, 4, [strip_bytes] * strips),
+        ]
+    )
+    data_at = len(head)
+    return _tiff(
+        [
+            (256, 4, [width]),
+            (257, 4, [height]),
+            (258, 3, [8]),
+            (259, 3, [1]),
+            (262, 3, [1]),
+            (273, 4, [data_at] * strips),
+            (277, 3, [1]),
+            (278, 4, [rows_per_strip]),
+            (279, 4, [strip_bytes] * strips),
+        ],
+        b"\xff" * strip_bytes,
+    )
+
+
+@functools.cache
+def tiff_many_tiles(width: int = 6400, height: int = 6240, tile: int = 16) -> bytes:
+    """An uncompressed tiled TIFF of 16×16 tiles (the smallest TIFF allows): 156000 tiles at
+    40 MP, every offset pointing at the same 256 bytes."""
+    tiles = -(-width // tile) * -(-height // tile)
+    entries = [
+        (256, 4, [width]),
+        (257, 4, [height]),
+        (258, 3, [8]),
+        (259, 3, [1]),
+        (262, 3, [1]),
+        (277, 3, [1]),
+        (322, 4, [tile]),
+        (323, 4, [tile]),
+        (324, 4, [0] * tiles),
+        (325, 4, [tile * tile] * tiles),
+    ]
+    data_at = len(_tiff(entries))
+    entries[-2] = (324, 4, [data_at] * tiles)
+    return _tiff(entries, b"\x80" * (tile * tile))
+
+
+@functools.cache
+def tiff_many_pages(pages: int = 180_000) -> bytes:
+    """A TIFF of ``pages`` 8×8 pages (a chain of IFDs sharing one strip): only the first page is
+    ever decoded, so the page count costs nothing."""
+    pixels_at = 8
+    out = bytearray(b"II*\x00" + struct.pack("<I", 8 + 64) + b"\xff" * 64)
+    entries = [(256, 8), (257, 8), (258, 8), (259, 1), (262, 1), (273, pixels_at), (278, 8),
+               (279, 64)]  # fmt: skip
+    for page in range(pages):
+        ifd_size = 2 + 12 * len(entries) + 4
+        nxt = len(out) + ifd_size if page + 1 < pages else 0
+        out += struct.pack("<H", len(entries))
+        for tag, value in entries:
+            out += struct.pack("<HHII", tag, 4, 1, value)
+        out += struct.pack("<I", nxt)
+    return bytes(out)
+
+
+@functools.cache
+def png_many_chunks(chunks: int = 1_500_000, private: bool = False) -> bytes:
+    """A 64×64 gray PNG whose image data is cut into ``chunks`` IDAT chunks of one byte and
+    empty ones (or, with ``private``, followed by as many empty private ancillary chunks): ~19 MB,
+    each chunk a round of PIL's Python chunk reader."""
+    raw = b"".join(b"\x00" + b"\xff" * 64 for _ in range(64))
+    stream = zlib.compress(raw, 9)
+    ihdr = _png_chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 0, 0, 0, 0))
+    if private:
+        body = _png_chunk(b"IDAT", stream) + _png_chunk(b"prVt", b"") * chunks
+    else:
+        pieces = [_png_chunk(b"IDAT", stream[i : i + 1]) for i in range(len(stream))]
+        body = b"".join(pieces) + _png_chunk(b"IDAT", b"") * (chunks - len(pieces))
+    return b"\x89PNG\r\n\x1a\n" + ihdr + body + _png_chunk(b"IEND", b"")
+
+
+@functools.cache
+def gif_many_frames(frames: int = 200_000, extensions: int = 0) -> bytes:
+    """A 2×2 GIF of ``frames`` frames (and ``extensions`` empty comment blocks before the first):
+    only the first frame is decoded."""
+    screen = struct.pack("<HH", 2, 2) + b"\x80\x00\x00" + b"\x00\x00\x00\xff\xff\xff"
+    frame = b"\x2c" + struct.pack("<HHHH", 0, 0, 2, 2) + b"\x00" + b"\x02\x02\x44\x01\x00"
+    comments = b"\x21\xfe\x00" * extensions
+    return b"GIF89a" + screen + comments + frame * frames + b"\x3b"
+
+
+@functools.cache
+def webp_many_frames(frames: int = 200_000, width: int = 4000, height: int = 4000) -> bytes:
+    """An animated WebP with a width×height canvas and ``frames`` 1×1 frames (~40 bytes each)."""
+    tiny = encode(Image.new("RGB", (1, 1), "white"), format="WEBP", lossless=True)
+    vp8l = tiny[12:]  # the VP8L chunk of a 1×1 lossless WebP
+    frame = struct.pack("<I", 0)[:3] + struct.pack("<I", 0)[:3]  # x, y offsets / 2
+    frame += (0).to_bytes(3, "little") + (0).to_bytes(3, "little")  # 1×1 (minus one)
+    frame += (100).to_bytes(3, "little") + b"\x00"  # duration, flags
+    anmf_payload = frame + vp8l
+    anmf = b"ANMF" + struct.pack("<I", len(anmf_payload)) + anmf_payload
+    if len(anmf_payload) % 2:
+        anmf += b"\x00"
+    vp8x = b"\x02\x00\x00\x00" + (width - 1).to_bytes(3, "little")
+    vp8x += (height - 1).to_bytes(3, "little")
+    body = b"WEBP" + b"VP8X" + struct.pack("<I", 10) + vp8x
+    body += b"ANIM" + struct.pack("<I", 6) + b"\xff\xff\xff\xff" + b"\x00\x00"
+    body += anmf * frames
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def _bmp(width: int, height: int, bits: int, compression: int, pixels: bytes) -> bytes:
+    colors = 1 << bits
+    palette = b"".join(bytes((v, v, v, 0)) for v in range(0, 256, 256 // colors))
+    offset = 14 + 40 + len(palette)
+    header = b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset)
+    info = struct.pack(
+        "<IiiHHIIiiII", 40, width, height, 1, bits, compression, len(pixels), 2835, 2835, colors, 0
+    )
+    return header + info + palette + pixels
+
+
+@functools.cache
+def bmp_rle_runs(width: int = 6000, height: int = 6600, limit_bytes: int = 19_000_000) -> bytes:
+    """An RLE8 BMP of one-pixel runs (two bytes per pixel, the worst case of PIL's pure-Python
+    RLE decoder): ~9.5 million decoder rounds in 19 MB."""
+    pairs = min(width * height, limit_bytes // 2)
+    return _bmp(width, height, 8, 1, b"\x01\x80" * pairs + b"\x00\x01")
+
+
+@functools.cache
+def bmp_rle_eol(width: int = 40_000_000, height: int = 1) -> bytes:
+    """An RLE8 BMP of one pixel then "end of line" per row: PIL pads the rest of each row one byte
+    at a time in Python (40 million rounds for one 40000000-pixel row, from 1 KB of file)."""
+    return _bmp(width, height, 8, 1, b"\x01\x80\x00\x00" * height + b"\x00\x01")
+
+
+# -- big images within the limits: they must decode in bounded memory --------------------------
+
+
+@functools.cache
+def png_rgba_40mp(width: int = 6000, height: int = 6600) -> bytes:
+    """A 40 MP RGBA PNG, half-transparent (~170 KB): float alpha flattening made it cost +2.4 GB."""
+    import numpy as np
+
+    rgba = np.zeros((height, width, 4), np.uint8)
+    rgba[:, :, 3] = 128
+    rgba[::50, :, :3] = 255
+    return _cv2_png(rgba)
+
+
+@functools.cache
+def png_gray(width: int, height: int) -> bytes:
+    """A black 8-bit gray PNG of any shape within 40 MP, written by hand (libpng refuses to write
+    rows over a million pixels): 400000×1 is 500 bytes, 40000000×1 about 40 KB."""
+    row = b"\x00" * (1 + width)
+    compressor = zlib.compressobj(9)
+    rows_per_block = max(1, (1 << 20) // len(row))
+    parts = []
+    for start in range(0, height, rows_per_block):
+        parts.append(compressor.compress(row * min(rows_per_block, height - start)))
+    parts.append(compressor.flush())
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", b"".join(parts))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def _cv2_png(array: object) -> bytes:
+    import cv2
+
+    ok, buf = cv2.imencode(".png", array, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    if not ok:
+        raise RuntimeError("cv2.imencode failed")
+    return bytes(buf)
+
+
 # -- not images at all -------------------------------------------------------------------------
 
 
