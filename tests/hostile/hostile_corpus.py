@@ -9,10 +9,11 @@ Each :class:`Case` says what a correct service does with it:
 * ``either`` a mutated file that may or may not still decode: a result or a cpuocr error (200 or
              4xx), never anything else.
 
-Everything is cheap to build (well under a second for the whole corpus, except the one real
-30000×30000 PNG bomb, which is cached). Decoding is bounded by the service's own limits: the
-header is checked before any pixel is decoded, and the base pictures are tiny, so a mutated file
-that still decodes costs one small inference.
+Everything is cheap to build (about a second for the whole corpus, the one real 30000×30000 PNG
+bomb and the decoder-work files included; all cached). Decoding is bounded by the service's own
+limits: the header and the decoder's work (scans, strips, chunks…) are checked before any pixel
+is decoded, and the base pictures are tiny, so a mutated file that still decodes costs one small
+inference.
 """
 
 from __future__ import annotations
@@ -534,6 +535,40 @@ def _cv2_png(array: object) -> bytes:
     return bytes(buf)
 
 
+def decoder_work_cases() -> Iterator[Case]:
+    """Files within the byte and pixel limits whose decoding would be unbounded work (refused
+    before decoding: 422 over HTTP) and their bounded cousins (decoded). Kept small (a few MB in
+    all) by going just over each cap; tests/unit/test_decode_limits.py runs the full-size ones."""
+    work = STATUS_WORK
+    yield Case("work/jpeg-6000x6600-20000-empty-scans", jpeg_scan_bomb(), "error", work)
+    base = base_file("jpeg")
+    yield Case("work/jpeg-20000-comment-segments", base[:2] + b"\xff\xfe\x00\x02" * 20000 +
+               base[2:], "error", work)  # fmt: skip
+    yield Case("work/tiff-200000-strips", tiff_many_strips(8, 200_000), "error", work)
+    yield Case("work/tiff-6400x6240-16px-tiles", tiff_many_tiles(), "error", work)
+    yield Case("work/png-150000-idat-chunks", png_many_chunks(150_000), "error", work)
+    yield Case("work/png-150000-private-chunks", png_many_chunks(150_000, True), "error", work)
+    yield Case("work/gif-20000-extension-blocks", gif_many_frames(1, 20_000), "error", work)
+    yield Case("work/bmp-rle8-40000000x1-eol", bmp_rle_eol(), "error", work)
+    yield Case("work/bmp-rle8-2000x2000-4MB-runs",
+               bmp_rle_runs(2000, 2000, 4 * 1024 * 1024 + 64), "error", work)  # fmt: skip
+    # Bounded: only the first page or frame is decoded; a scan count at the cap decodes.
+    yield Case("work/jpeg-64x64-100-scans", jpeg_scan_bomb(64, 64, 94), "ok")
+    yield Case("work/tiff-20000-pages", tiff_many_pages(20_000), "ok")
+    yield Case("work/gif-50000-frames", gif_many_frames(50_000), "ok")
+    yield Case("work/webp-50000-frames", webp_many_frames(50_000, 64, 64), "ok")
+    yield Case("work/png-400000x1", png_gray(400_000, 1), "ok")
+    yield Case("work/png-1x400000", png_gray(1, 400_000), "ok")
+
+
+def big_valid_cases() -> Iterator[Case]:
+    """Valid images at the 40 MP limit (not in :func:`corpus`: each decodes to 120 MB, more than
+    the corpus's memory budget allows): tests/hostile/test_decoder_bombs.py runs them."""
+    yield Case("big/png-rgba-6000x6600", png_rgba_40mp(), "ok")
+    yield Case("big/png-40000000x1", png_gray(40_000_000, 1), "ok")
+    yield Case("big/png-1x40000000", png_gray(1, 40_000_000), "ok")
+
+
 # -- not images at all -------------------------------------------------------------------------
 
 
@@ -641,6 +676,7 @@ def corpus() -> tuple[Case, ...]:
     cases = (
         *odd_valid_cases(),
         *bomb_cases(),
+        *decoder_work_cases(),
         *not_image_cases(),
         *mutated_cases(),
     )
