@@ -258,7 +258,7 @@ def _bmp_work(data: bytes) -> None:
     if pixels > MAX_BMP_RLE_PIXELS:
         raise WorkLimitExceeded(
             f"BMP is RLE-compressed and {abs(width)}×{abs(height)} = {pixels / 1e6:.1f} MP; "
-            f"RLE bitmaps over {MAX_BMP_RLE_PIXELS / 1e6:.1f} MP are not decoded"
+            f"at most {MAX_BMP_RLE_PIXELS / 1e6:.1f} MP of RLE bitmap are decoded"
         )
     (offset,) = struct.unpack_from("<I", data, 10)
     rle_bytes = len(data) - offset
