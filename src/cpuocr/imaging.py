@@ -198,6 +198,9 @@ def _png_work(data: bytes) -> None:
         pos += 12 + length
 
 
+_TIFF_TYPE_SIZES = {3: 2, 4: 4, 16: 8}  # SHORT, LONG, LONG8: the types of strip offsets
+
+
 def _tiff_work(data: bytes) -> None:
     """Count the strips or tiles of the first page (what PIL opens) from its IFD entries."""
     order = "<" if data[:2] == b"II" else ">"
@@ -215,7 +218,12 @@ def _tiff_work(data: bytes) -> None:
             at = first + i * size
             (tag,) = struct.unpack_from(order + "H", data, at)
             if tag in (273, 324):  # StripOffsets, TileOffsets
-                (count,) = struct.unpack_from(order + count_fmt, data, at + 4)
+                (kind_id, count) = struct.unpack_from(order + "H" + count_fmt, data, at + 2)
+                if count * _TIFF_TYPE_SIZES.get(kind_id, 1) > len(data):
+                    raise InvalidImage(
+                        f"corrupt TIFF header: tag {tag} claims {count} values, "
+                        f"more than the {len(data)}-byte file holds"
+                    )
                 if count > MAX_TIFF_STRIPS:
                     kind = "strips" if tag == 273 else "tiles"
                     raise WorkLimitExceeded(

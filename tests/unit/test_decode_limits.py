@@ -130,7 +130,11 @@ def test_a_big_endian_tiff_is_read_too() -> None:
     for tag, value in entries:
         count = imaging.MAX_TIFF_STRIPS + 1 if tag in (273, 279) else 1
         big_endian += struct.pack(">HHII", tag, 4, count, value)
+    arrays = b"\x00" * 8 * (imaging.MAX_TIFF_STRIPS + 1)  # room for both arrays
     with pytest.raises(WorkLimitExceeded, match="strips"):
+        imaging.check_decode_work(bytes(big_endian) + arrays)
+    # A count the file cannot hold is a damaged header (400), not work (422).
+    with pytest.raises(InvalidImage, match="corrupt TIFF header"):
         imaging.check_decode_work(bytes(big_endian) + b"\x00" * 64)
 
 
