@@ -24,6 +24,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 _LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _STAGE_BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
+#: Every label value comes from a fixed set, whatever a client sends: a method outside this set is
+#: counted as "other" (uvicorn accepts any token as a method, and one series per random method name
+#: once made /metrics 11 MB), a status outside 100..599 as "other", a path no route matches as
+#: "unmatched" (routes are counted by their template, never by the raw path).
+HTTP_METHODS = frozenset(
+    ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT")
+)
+OTHER = "other"
+UNMATCHED = "unmatched"
+
 
 class Metrics:
     content_type = CONTENT_TYPE_LATEST
@@ -90,10 +100,25 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+def method_label(method: object) -> str:
+    """The request's method if it is a standard one, else "other"."""
+    return method if isinstance(method, str) and method in HTTP_METHODS else OTHER
+
+
+def status_label(status: int) -> str:
+    return str(status) if 100 <= status <= 599 else OTHER
+
+
+def route_label(scope: Scope) -> str:
+    """The matched route's template (``/ocr``), or "unmatched"."""
+    template = getattr(scope.get("route"), "path", None)
+    return template if isinstance(template, str) and template else UNMATCHED
+
+
 class MetricsMiddleware:
-    """Counts every HTTP request by its route *template* (``/ocr``, not the raw path, so unknown
-    paths cannot blow up the label set) and times it; the time until the answer starts is also
-    sent back in a ``Server-Timing: app;dur=<ms>`` header."""
+    """Counts every HTTP request by its route *template* (``/ocr``, not the raw path), its method
+    and its status, each from a bounded set (see :data:`HTTP_METHODS`), and times it; the time
+    until the answer starts is also sent back in a ``Server-Timing: app;dur=<ms>`` header."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -123,9 +148,9 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_label(scope)
+            method = method_label(scope.get("method"))
             self.metrics.requests.labels(
-                route=template, method=scope.get("method", ""), status=str(status)
+                route=template, method=method, status=status_label(status)
             ).inc()
             self.metrics.request_seconds.labels(route=template).observe(time.perf_counter() - start)
