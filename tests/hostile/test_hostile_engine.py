@@ -6,13 +6,13 @@ from __future__ import annotations
 import hostile_corpus as hc  # tests/hostile, on sys.path beside this file
 import pytest
 
-from cpuocr import OCR, CpuocrError, ImageTooLarge, OCRResult, UnsupportedFormat
-
-_HTTP_STATUS_OF = ((UnsupportedFormat, 415), (ImageTooLarge, 413), (CpuocrError, 400))
+from cpuocr import OCR, CpuocrError, OCRResult
+from cpuocr.serving.errors import status_for
 
 
 def _status(exc: CpuocrError) -> int:
-    return next(status for cls, status in _HTTP_STATUS_OF if isinstance(exc, cls))
+    """The HTTP status the service gives this error (its one mapping, not a copy)."""
+    return status_for(exc)
 
 
 def test_the_corpus_is_big_deterministic_and_named_uniquely() -> None:
