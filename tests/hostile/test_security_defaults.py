@@ -118,8 +118,12 @@ def test_api_key_cors_and_limits_when_configured(tmp_path: Path) -> None:
         too_many_bytes = os.urandom(60 * 1024)
         response = httpx.post(post, files={"image": ("c.png", too_many_bytes)}, headers=key)
         assert response.status_code == 413, response.text
-        ready = httpx.get(f"{srv.url}/readyz").json()
+        ready = httpx.get(f"{srv.url}/readyz", headers=key).json()
         assert ready["max_pixels"] == 20000 and ready["auth_required"] is True
+        # without the key: readiness only (probes stay public), not the configuration
+        assert httpx.get(f"{srv.url}/readyz").json() == {"ready": True, "auth_required": True}
+        assert httpx.get(f"{srv.url}/metrics").status_code == 401
+        assert httpx.get(f"{srv.url}/metrics", headers=key).status_code == 200
         allowed = httpx.get(f"{srv.url}/healthz", headers={"Origin": "http://ok.example"})
         assert allowed.headers["access-control-allow-origin"] == "http://ok.example"
         other = httpx.get(f"{srv.url}/healthz", headers={"Origin": "http://evil.example"})

@@ -6,15 +6,18 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import __version__
 from ..pipeline import OCR
-from .config import ServeConfig
-from .errors import install_error_handlers
+from .config import ServeConfig, normalize_host
+from .errors import Forbidden, error_payload, install_error_handlers
 from .inputs import BodyLimitMiddleware
 from .metrics import Metrics, MetricsMiddleware
 from .routes import WEB_DIR, api, public
@@ -74,7 +77,8 @@ def create_app(
     app.include_router(public)
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
 
-    # Added innermost first: CORS (optional) → body limits → metrics (outermost, sees everything).
+    # Added innermost first: CORS (optional) → body limits → Host and origin checks → metrics
+    # (outermost, sees everything).
     if config.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -88,8 +92,100 @@ def create_app(
         default_limit=config.max_request_bytes,
         limits={"/ocr/batch": config.max_batch_request_bytes},
     )
+    app.add_middleware(
+        RequestGuardMiddleware,
+        allowed_hosts=config.allowed_hosts,
+        cors_origins=config.cors_origins,
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
+
+
+#: Methods a browser page may send cross-site without asking (a form POST) and that change or
+#: cost something here; GET, HEAD and OPTIONS (CORS preflights) only read.
+_SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+
+
+class RequestGuardMiddleware:
+    """403 with the JSON error body for:
+
+    * a ``Host`` header that is not in ``allowed_hosts`` (``None``: any host), which stops DNS
+      rebinding of a loopback-bound server;
+    * a state-changing request (POST, ...) sent by a web page of another site: an ``Origin``
+      header that is neither this server's own origin nor one of ``cors_origins``, or
+      ``Sec-Fetch-Site: cross-site`` without an allowed origin. A plain HTML form on any page can
+      POST to the API without a CORS preflight; this is what refuses it. Clients that are not
+      browsers (curl, SDKs) send neither header and are not affected; the Web UI is same-origin.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        allowed_hosts: tuple[str, ...] | None,
+        cors_origins: tuple[str, ...] = (),
+    ) -> None:
+        self.app = app
+        self.allowed_hosts = allowed_hosts
+        self.cors_origins = frozenset(o.rstrip("/").lower() for o in cors_origins)
+        self.any_origin = "*" in self.cors_origins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope.get("headers", ()):
+            headers.setdefault(name, value)
+        host = headers.get(b"host", b"").decode("latin-1")
+        refusal = None
+        if not self._host_allowed(host):
+            refusal = Forbidden(
+                "this server does not answer to that Host name (see CPUOCR_TRUSTED_HOSTS)",
+                code="host_not_allowed",
+            )
+        elif scope.get("method", "GET") not in _SAFE_METHODS:
+            refusal = self._cross_site(headers, host)
+        if refusal is None:
+            await self.app(scope, receive, send)
+            return
+        status, body, extra = error_payload(refusal)
+        await JSONResponse(body, status_code=status, headers=extra)(scope, receive, send)
+
+    def _host_allowed(self, host: str) -> bool:
+        if self.allowed_hosts is None:
+            return True
+        name = normalize_host(host)
+        for pattern in self.allowed_hosts:
+            if name == pattern or (pattern.startswith("*.") and name.endswith(pattern[1:])):
+                return True
+        return False
+
+    def _cross_site(self, headers: dict[bytes, bytes], host: str) -> Forbidden | None:
+        origin = headers.get(b"origin", b"").decode("latin-1").strip().rstrip("/").lower()
+        fetch_site = headers.get(b"sec-fetch-site", b"").decode("latin-1").strip().lower()
+        if origin and (self.any_origin or origin in self.cors_origins):
+            return None
+        if origin:
+            own = {host.strip().lower()}
+            forwarded = headers.get(b"x-forwarded-host", b"").decode("latin-1")
+            if forwarded:  # behind a proxy that rewrites Host (a page cannot set this header)
+                own.add(forwarded.split(",")[0].strip().lower())
+            try:
+                netloc = urlsplit(origin).netloc if origin != "null" else ""
+            except ValueError:
+                netloc = ""
+            if not netloc or netloc not in own:
+                return Forbidden(
+                    f"cross-origin request from {origin[:100]} refused; allow the origin with "
+                    "CPUOCR_CORS_ORIGINS",
+                    code="cross_origin_refused",
+                )
+        if fetch_site == "cross-site" and not self.any_origin:
+            return Forbidden(
+                "cross-site request refused; allow the origin with CPUOCR_CORS_ORIGINS",
+                code="cross_origin_refused",
+            )
+        return None
 
 
 def create_app_from_env() -> FastAPI:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
 import logging
 import math
 import os
@@ -24,6 +25,9 @@ log = logging.getLogger("cpuocr.serving")
 
 MB = 1024 * 1024
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+#: The Host names a loopback-bound server answers by default: only this machine can reach it, and
+#: refusing other names defeats DNS rebinding (a web page whose own name resolves to 127.0.0.1).
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class ServeConfig:
     graceful_timeout_s: float = 30.0
     api_key: str | None = None
     cors_origins: tuple[str, ...] = ()
+    trusted_hosts: tuple[str, ...] | None = None
     log_level: str = "info"
     warmup: bool = True
 
@@ -69,6 +74,16 @@ class ServeConfig:
             )
         if self.api_key is not None and not self.api_key.strip():
             raise ConfigError("api_key is set but empty; unset CPUOCR_API_KEY to disable the key")
+        if self.api_key is not None and not all(" " <= c <= "~" for c in self.api_key):
+            # An HTTP header carries ASCII; a key with any other character could never be sent,
+            # and every request would get 401. The key itself is never printed.
+            raise ConfigError(
+                "api_key must be printable ASCII (letters, digits, punctuation): HTTP clients "
+                "cannot send other characters in the X-API-Key header"
+            )
+        for host in self.trusted_hosts or ():
+            if not host or any(c.isspace() or c in "/@" for c in host):
+                raise ConfigError(f"trusted_hosts: {host!r} is not a host name")
 
     # -- derived values ----------------------------------------------------------------------
 
@@ -87,6 +102,18 @@ class ServeConfig:
     @property
     def cache_bytes(self) -> int:
         return int(self.cache_mb * MB)
+
+    @property
+    def allowed_hosts(self) -> tuple[str, ...] | None:
+        """The Host header names this server answers (lower case, no port, no brackets), or
+        ``None`` for any. Unless set, a server bound to a loopback address answers only
+        :data:`LOOPBACK_HOSTS`, and one bound to any other address answers every name."""
+        hosts = self.trusted_hosts
+        if not hosts:  # unset (or set to nothing)
+            return LOOPBACK_HOSTS if is_loopback(self.host) else None
+        if "*" in hosts:
+            return None
+        return tuple(normalize_host(h) for h in hosts)
 
     def resolved(self, cores: int | None = None) -> ServeConfig:
         """Fill in slots, threads and queue_size so that slots × threads fit this worker's cores.
@@ -152,6 +179,28 @@ class ServeConfig:
         data = dataclasses.asdict(self)
         data["api_key"] = "set" if self.api_key else None
         return data
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` serves only this machine (127.0.0.0/8, ::1, localhost)."""
+    name = normalize_host(host)
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_host(value: str) -> str:
+    """``Example.COM:5000`` → ``example.com``; ``[::1]:5000`` → ``::1``; a trailing dot dropped."""
+    text = value.strip().lower()
+    if text.startswith("["):
+        end = text.find("]")
+        return text[1:end] if end > 0 else text
+    if text.count(":") == 1:  # name:port (a bare IPv6 address has several colons)
+        text = text.split(":", 1)[0]
+    return text.rstrip(".")
 
 
 def _positive(
@@ -290,7 +339,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("api_key", "--api-key", "CPUOCR_API_KEY", _str,
             "require this key in the X-API-Key header (prefer the variable: flags show in ps)"),
     Setting("cors_origins", "--cors-origins", "CPUOCR_CORS_ORIGINS", _origins,
-            "comma-separated origins allowed by CORS (default: none, CORS off)", "ORIGINS",
+            "comma-separated origins allowed by CORS (default: none, CORS off); POSTs from other "
+            "web origins are refused", "ORIGINS", _render_origins),
+    Setting("trusted_hosts", "--trusted-hosts", "CPUOCR_TRUSTED_HOSTS", _origins,
+            "comma-separated Host header names answered (*.example.com matches subdomains, "
+            "* any); others get 403 (default: localhost,127.0.0.1,::1 when bound to a loopback "
+            "address, which defeats DNS rebinding; any name otherwise)", "HOSTS",
             _render_origins),
     Setting("log_level", "--log-level", "CPUOCR_LOG_LEVEL", _choice(LOG_LEVELS), "log level"),
     Setting("warmup", "--warmup", "CPUOCR_WARMUP", parse_bool,

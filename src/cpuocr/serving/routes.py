@@ -51,16 +51,30 @@ async def get_service(request: Request) -> OcrService:
 ServiceDep = Annotated[OcrService, Depends(get_service)]
 
 
+def _key_matches(expected: str, key: str | None) -> bool:
+    # The header arrives decoded as latin-1; the configured key is printable ASCII (config.py).
+    return key is not None and hmac.compare_digest(key.encode("latin-1"), expected.encode())
+
+
 async def require_api_key(
     service: ServiceDep, key: Annotated[str | None, Security(_api_key_header)] = None
 ) -> None:
     expected = service.config.api_key
     if expected is None:
         return
-    if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
+    if not _key_matches(expected, key):
         raise Unauthorized(
             "a valid X-API-Key header is required" if key else "the X-API-Key header is missing",
         )
+
+
+async def has_api_key(
+    service: ServiceDep, key: Annotated[str | None, Security(_api_key_header)] = None
+) -> bool:
+    """True when no key is configured or the request carries it (for routes that answer everyone
+    but tell more to the holders of the key)."""
+    expected = service.config.api_key
+    return expected is None or _key_matches(expected, key)
 
 
 api = APIRouter(dependencies=[Depends(require_api_key)], responses=ERROR_RESPONSES)
@@ -128,8 +142,16 @@ async def healthz() -> dict[str, Any]:
     summary="Models loaded and serving",
     responses={503: {"model": ReadyResponse, "description": "not ready"}},
 )
-async def readyz(service: ServiceDep) -> JSONResponse:
+async def readyz(
+    service: ServiceDep, authorized: Annotated[bool, Depends(has_api_key)]
+) -> JSONResponse:
+    """Public, for probes. With an API key configured, a caller without the key learns only
+    whether the service is ready and that a key is needed, not its configuration."""
     cfg = service.config
+    status_code = 200 if service.ready else 503
+    if not authorized:
+        body_public = {"ready": service.ready, "auth_required": True}
+        return JSONResponse(body_public, status_code=status_code)
     body = {
         "ready": service.ready,
         "preset": cfg.preset,
@@ -141,13 +163,14 @@ async def readyz(service: ServiceDep) -> JSONResponse:
         "max_batch_images": cfg.max_batch_images,
         "auth_required": cfg.api_key is not None,
     }
-    return JSONResponse(body, status_code=200 if service.ready else 503)
+    return JSONResponse(body, status_code=status_code)
 
 
 @public.get(
     "/metrics",
+    dependencies=[Depends(require_api_key)],  # the key, when one is set: it tells a lot
     tags=["service"],
-    summary="Prometheus metrics",
+    summary="Prometheus metrics (X-API-Key required when the server has one)",
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}}},
 )
