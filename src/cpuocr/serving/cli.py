@@ -1,26 +1,60 @@
-"""``cpuocr serve``: flags (generated from :data:`.config.SETTINGS`) and the uvicorn launch."""
+"""``cpuocr serve``: flags (generated from :data:`.config.SETTINGS`) and the uvicorn launch.
+
+Shutdown is bounded: after SIGTERM (or SIGINT) uvicorn stops accepting at once, lets in-flight
+requests finish for up to ``--graceful-timeout`` seconds and cancels the rest; a watchdog thread
+then ends the process :data:`SHUTDOWN_MARGIN_S` seconds later whatever is still running (an
+inference in a native library cannot be interrupted, and Python would wait for its thread). With
+``--workers N`` the supervisor closes its copy of the listening socket on the signal, so new
+connections are refused instead of queueing where no worker takes them, and each worker asks the
+kernel for SIGTERM when the supervisor dies, so a killed supervisor leaves no worker on the port.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
+import ctypes
+import functools
 import logging
 import logging.config
 import math
 import os
 import signal
+import socket
 import sys
-from typing import Any
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 import uvicorn.config
+from uvicorn.supervisors.multiprocess import Multiprocess
 
 from ..config import engine_config_from_env
 from ..errors import ModelNotFound
 from ..models import get_preset, locate
 from .config import SETTINGS, ServeConfig
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+log = logging.getLogger("cpuocr.serving")
+
 EXIT_MODELS = 4  # the same code as ``cpuocr.cli.EXIT_MODELS``
+EXIT_STARTUP_FAILURE = 3  # uvicorn's code for an app that failed to start
+EXIT_SHUTDOWN_FORCED = 1  # the watchdog ended a shutdown that overran --graceful-timeout
+
+#: Seconds a process may take past --graceful-timeout (closing the pool, joining threads) before
+#: its watchdog ends it. The supervisor of ``--workers N`` waits one more second for its workers.
+SHUTDOWN_MARGIN_S = 2.0
+#: Set for worker processes to the supervisor's pid: they die with it (see :func:`die_with_parent`).
+#: Internal, not a setting.
+SUPERVISOR_PID_ENV = "CPUOCR_SUPERVISOR_PID"
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +80,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Serve until SIGINT/SIGTERM; in-flight requests finish first (up to --graceful-timeout)."""
+    """Serve until SIGINT/SIGTERM; in-flight requests finish first (up to --graceful-timeout),
+    and the process is gone at most :data:`SHUTDOWN_MARGIN_S` seconds after that."""
     config = ServeConfig.from_sources(args)
     log_config = _log_config(config.log_level)
     logging.config.dictConfig(log_config)
@@ -61,7 +96,10 @@ def run_serve(args: argparse.Namespace) -> int:
         "log_config": log_config,
         "timeout_graceful_shutdown": math.ceil(config.graceful_timeout_s),
         "server_header": False,
+        # h11 with a deadline for request headers (silent and trickling connections are closed)
+        "http": "cpuocr.serving.protocol:GuardedH11Protocol",
     }
+    graceful_s = options["timeout_graceful_shutdown"]
     # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal so the process would
     # die "killed by SIGTERM". A drained shutdown is a clean exit: swallow the re-raised signal.
     previous = signal.signal(signal.SIGTERM, _ignore_signal)
@@ -69,19 +107,165 @@ def run_serve(args: argparse.Namespace) -> int:
         if config.workers > 1:
             # Worker processes rebuild the same configuration from the environment.
             os.environ.update(config.to_env())
-            uvicorn.run(
+            os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())
+            uv_config = uvicorn.Config(
                 "cpuocr.serving.app:create_app_from_env",
                 factory=True,
                 workers=config.workers,
                 **options,
             )
+            sock = uv_config.bind_socket()
+            Supervisor(uv_config, [sock], graceful_s).run()
         else:
-            from .app import create_app
-
-            uvicorn.run(create_app(config), **options)
+            os.environ.pop(SUPERVISOR_PID_ENV, None)  # not a worker, whatever the environment says
+            # A factory, so that the app is built (and the watchdog chained to uvicorn's signal
+            # handlers) inside the server, as in a worker process.
+            factory = functools.partial(_single_process_app, config)
+            uv_config = uvicorn.Config(factory, factory=True, **options)
+            server = uvicorn.Server(uv_config)
+            server.run()
+            if not server.started:
+                return EXIT_STARTUP_FAILURE
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _single_process_app(config: ServeConfig) -> FastAPI:
+    from .app import create_app
+
+    guard_server_process(math.ceil(config.graceful_timeout_s))
+    return create_app(config)
+
+
+# -- bounded shutdown ---------------------------------------------------------------------------
+
+
+class ShutdownWatchdog:
+    """Once armed, ends the process ``limit_s`` seconds later with :data:`EXIT_SHUTDOWN_FORCED`
+    unless it has exited by then. A daemon thread; arming twice does nothing."""
+
+    def __init__(
+        self, limit_s: float, what: str, before_exit: Callable[[], None] | None = None
+    ) -> None:
+        self.limit_s = limit_s
+        self.what = what
+        self.before_exit = before_exit
+        self._armed = threading.Event()
+
+    def arm(self) -> None:
+        if self._armed.is_set():
+            return
+        self._armed.set()
+        threading.Thread(target=self._run, name="cpuocr-shutdown-watchdog", daemon=True).start()
+
+    def _run(self) -> None:
+        time.sleep(self.limit_s)
+        # Written straight to stderr: a logging lock held by a stuck thread must not stop this.
+        message = (
+            f"ERROR:    cpuocr: the {self.what} [{os.getpid()}] was still shutting down "
+            f"{self.limit_s:g} s after the stop signal (graceful timeout + "
+            f"{SHUTDOWN_MARGIN_S:g} s); forcing exit\n"
+        )
+        try:
+            os.write(2, message.encode())
+            if self.before_exit is not None:
+                self.before_exit()
+        finally:
+            os._exit(EXIT_SHUTDOWN_FORCED)
+
+
+def guard_server_process(graceful_timeout_s: float) -> None:
+    """Bound the shutdown of the process that runs the server (the only one, or a worker) to
+    ``graceful_timeout_s`` (uvicorn's, a whole number of seconds) + :data:`SHUTDOWN_MARGIN_S`.
+
+    Call it from the main thread while uvicorn's own signal handlers are installed (i.e. from the
+    app factory): it chains a handler before them that arms a :class:`ShutdownWatchdog`. In a
+    worker of :class:`Supervisor` it also makes the kernel send SIGTERM when the supervisor dies.
+    """
+    watchdog = ShutdownWatchdog(graceful_timeout_s + SHUTDOWN_MARGIN_S, "server process")
+    if threading.current_thread() is threading.main_thread():
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, _chained(signal.getsignal(sig), watchdog))
+    parent = os.environ.get(SUPERVISOR_PID_ENV)
+    if parent and parent.isdigit():
+        die_with_parent(int(parent))
+
+
+def _chained(previous: Any, watchdog: ShutdownWatchdog) -> Callable[[int, FrameType | None], None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        watchdog.arm()
+        if callable(previous):
+            previous(signum, frame)
+        elif previous == signal.SIG_DFL:
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+
+    return handler
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to send this process SIGTERM (a graceful stop) when its parent dies, so that a
+    supervisor killed with SIGKILL leaves no orphaned worker holding the port. If the parent is
+    already gone, stop now. Does nothing where prctl is not available."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+    except (OSError, AttributeError) as exc:
+        log.warning("workers will not stop with their supervisor: %s", exc)
+        return
+    if os.getppid() != parent_pid:  # it died before the prctl call
+        log.warning("the supervisor [%d] is gone; stopping", parent_pid)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+class Supervisor(Multiprocess):
+    """uvicorn's worker supervisor, with a shutdown that cannot leave the port half-open.
+
+    On the first SIGTERM/SIGINT, in the signal handler itself: close this process's copy of the
+    listening socket and pass the signal to every worker (they close theirs on their next tick),
+    so the socket stops listening within a fraction of a second and new connections are refused
+    rather than left in the kernel's queue; then arm a watchdog that kills the workers left and
+    exits one second after the workers' own watchdogs would have fired.
+    """
+
+    def __init__(
+        self, config: uvicorn.Config, sockets: list[socket.socket], graceful_timeout_s: float
+    ) -> None:
+        super().__init__(config, sockets)
+        self._stopping = False
+        self._watchdog = ShutdownWatchdog(
+            graceful_timeout_s + SHUTDOWN_MARGIN_S + 1.0, "supervisor", self._kill_workers
+        )
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, self._on_stop_signal)
+
+    def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.signal_queue.append(signum)  # what uvicorn's own handler does
+        if self._stopping:
+            return
+        self._stopping = True
+        self._watchdog.arm()
+        for sock in self.sockets:
+            with contextlib.suppress(OSError):
+                sock.close()
+        self._signal_workers(signal.SIGTERM)
+
+    def _signal_workers(self, signum: int) -> None:
+        for process in list(self.processes):
+            pid = process.pid
+            if pid is not None and process.exitcode is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signum)
+
+    def _kill_workers(self) -> None:
+        self._signal_workers(signal.SIGKILL)
+
+    def keep_subprocess_alive(self) -> None:
+        if self._stopping:  # never start a worker on a closed socket
+            return
+        super().keep_subprocess_alive()
 
 
 def _ignore_signal(signum: int, frame: object) -> None:
