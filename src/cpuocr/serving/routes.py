@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader
 
 from .errors import Unauthorized
-from .inputs import parse_request
+from .inputs import may_peek, parse_request
 from .schemas import (
     ERROR_RESPONSES,
     HealthResponse,
@@ -91,7 +91,8 @@ public = APIRouter()
     tags=["ocr"],
 )
 async def ocr(request: Request, service: ServiceDep) -> JSONResponse:
-    with service.admit() as admission:
+    await service.receive(request, peek=may_peek(request))
+    with service.admit(peek=may_peek(request)) as admission:
         parsed = await parse_request(request, service.config, batch=False)
         answer = await service.recognize(parsed.images[0], parsed.options, admission)
     return JSONResponse(answer)
@@ -109,7 +110,8 @@ async def ocr(request: Request, service: ServiceDep) -> JSONResponse:
     tags=["ocr"],
 )
 async def ocr_batch(request: Request, service: ServiceDep) -> JSONResponse:
-    with service.admit() as admission:
+    await service.receive(request, peek=may_peek(request))
+    with service.admit(peek=may_peek(request)) as admission:
         parsed = await parse_request(request, service.config, batch=True)
         answers = await service.recognize_many(parsed.images, parsed.options, admission=admission)
     return JSONResponse(answers)
@@ -124,6 +126,7 @@ async def ocr_batch(request: Request, service: ServiceDep) -> JSONResponse:
     tags=["ocr"],
 )
 async def preprocess_preview(request: Request, service: ServiceDep) -> JSONResponse:
+    await service.receive(request, peek=False)
     with service.admit() as admission:
         parsed = await parse_request(request, service.config, batch=False)
         answer = await service.preprocess_stages(parsed.images[0], admission)
