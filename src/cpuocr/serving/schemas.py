@@ -80,15 +80,17 @@ class HealthResponse(BaseModel):
 
 
 class ReadyResponse(BaseModel):
+    """With an API key configured, callers without it get only ``ready`` and ``auth_required``."""
+
     ready: bool
-    preset: str
-    slots: int
-    threads: int
-    queue_size: int
-    max_upload_bytes: int
-    max_pixels: int
-    max_batch_images: int
     auth_required: bool
+    preset: str | None = None
+    slots: int | None = None
+    threads: int | None = None
+    queue_size: int | None = None
+    max_upload_bytes: int | None = None
+    max_pixels: int | None = None
+    max_batch_images: int | None = None
 
 
 def _multipart_schema(batch: bool) -> dict[str, Any]:

@@ -59,8 +59,12 @@
       const res = await fetch("/readyz", { cache: "no-store" });
       const info = await res.json();
       if (res.ok && info.ready) {
-        setPill("pill-ok", `就绪 / Ready · ${info.preset} · ${info.slots}×${info.threads}`);
-        els.status.title = `slots ${info.slots}, threads ${info.threads}, queue ${info.queue_size}`;
+        // Without the API key (when one is set) /readyz tells only that the service is ready.
+        const detail = info.preset ? ` · ${info.preset} · ${info.slots}×${info.threads}` : "";
+        setPill("pill-ok", `就绪 / Ready${detail}`);
+        els.status.title = info.preset
+          ? `slots ${info.slots}, threads ${info.threads}, queue ${info.queue_size}`
+          : "";
       } else {
         setPill("pill-wait", "加载模型… / Loading models…");
         setTimeout(checkServer, 2000);
