@@ -73,7 +73,7 @@ def test_full_queue_answers_503_with_retry_after_fast_and_the_rest_succeed(
         assert elapsed < 2.0  # refused at once, not after waiting
     for response in served:
         assert response.json()["success"] is True
-    metrics = httpx.get(f"{tight_server.url}/metrics").text
+    metrics = httpx.get(f"{tight_server.url}/metrics", headers={"X-API-Key": live.API_KEY}).text
     assert 'cpuocr_rejected_total{reason="queue_full"}' in metrics
     # the server recovers as soon as the load is gone
     assert _post(tight_server.url, live.receipt_png()).status_code == 200
