@@ -330,6 +330,18 @@ class Report:
         return out
 
 
+def wait_for_workers(pid: int, count: int, timeout: float = 180.0) -> list[int]:
+    """The worker processes of a ``--workers N`` server: its children that loaded the models
+    (over 150 MB resident), once ``count`` of them have."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        loaded = [c for c in children(pid) if (rss_kb(c) or 0) > 150_000]
+        if len(loaded) >= count:
+            return loaded
+        time.sleep(0.5)
+    raise AssertionError(f"{count} workers never came up: {children(pid)}")
+
+
 def _percentiles(values: Sequence[float]) -> dict[str, float]:
     def pct(p: float) -> float:
         return values[min(len(values) - 1, max(0, round(p / 100 * len(values) + 0.5) - 1))]

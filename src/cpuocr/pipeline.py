@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +25,7 @@ from .geometry import crop_quad, rotate_quad_frame
 from .imaging import ImageSource, load_image
 from .orientation import LineOrientationClassifier, is_vertical, turn_upright_vertical
 from .preprocess import apply_preprocess, check_mode, classic_stages
-from .recognition import TextRecognizer, check_columns
+from .recognition import TextRecognizer, check_columns, line_columns
 from .runtime import TRIM_AFTER_PIXELS, load_model, trim_freed_memory
 from .types import Line, OCRResult, Quad
 
@@ -113,7 +112,7 @@ class OCR:
         if height >= self.config.orientation.vertical_ratio * width:
             width, height = height, width  # a tall image is read as a vertical line
         rec = self.recognizer.config
-        check_columns([math.ceil(width * rec.height / height)], rec)
+        check_columns([line_columns(width, height, rec.height)], rec)
 
     def __call__(
         self,
@@ -127,8 +126,14 @@ class OCR:
         first check after it passes or is cancelled: between stages and recognition batches.
         Every failure is a :class:`~cpuocr.errors.CpuocrError`: an unexpected exception of a
         library on this input becomes ProcessingFailed, never a foreign exception."""
-        with _engine_errors():
-            return self._read(source, det, preprocess, deadline)
+        try:
+            with _engine_errors():
+                return self._read(source, det, preprocess, deadline)
+        except CpuocrError:
+            # A call that failed midway (a decoder error, a deadline) may have freed large
+            # buffers; whole images trim on success, failures too (see runtime.TRIM_AFTER_PIXELS).
+            trim_freed_memory()
+            raise
 
     def _read(
         self, source: ImageSource, det: bool, preprocess: str | None, deadline: Deadline | None

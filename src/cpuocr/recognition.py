@@ -79,9 +79,14 @@ def ctc_greedy_decode(probs: np.ndarray, charset: Sequence[str], valid_steps: in
     return Decoded("".join(tokens), float(best[kept].mean()), positions, tokens)
 
 
+def line_columns(width: int, height: int, input_height: int) -> int:
+    """Width of a ``width`` × ``height`` line at the recogniser's ``input_height``."""
+    return max(1, int(math.ceil(width * input_height / max(1, height))))
+
+
 def resized_width(crop: np.ndarray, height: int) -> int:
     h, w = crop.shape[:2]
-    return max(1, int(math.ceil(w * height / max(1, h))))
+    return line_columns(w, h, height)
 
 
 def check_columns(widths: Sequence[int], config: RecognitionConfig) -> None:

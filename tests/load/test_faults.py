@@ -21,17 +21,6 @@ loadtest = importlib.import_module("cpuocr_loadtest")
 CONNECTION_ERRORS = {"RemoteProtocolError", "ReadError", "WriteError", "ConnectError"}
 
 
-def _workers(pid: int, count: int, timeout: float = 180.0) -> list[int]:
-    """The worker processes of a ``--workers N`` server: its children that loaded the models."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        loaded = [c for c in loadtest.children(pid) if (loadtest.rss_kb(c) or 0) > 150_000]
-        if len(loaded) >= count:
-            return loaded
-        time.sleep(0.5)
-    raise AssertionError(f"{count} workers never came up: {loadtest.children(pid)}")
-
-
 def _run_in_thread(**kwargs: Any) -> tuple[threading.Thread, dict[str, Any]]:
     box: dict[str, Any] = {}
 
@@ -47,7 +36,7 @@ def test_killing_a_worker_mid_load_leaves_the_service_answering(tmp_path: Path) 
     srv = live.LiveServer(tmp_path / "logs", args=["--workers", "2", "--cache-mb", "0"])
     srv.start()
     try:
-        workers = _workers(srv.process.pid, 2)
+        workers = loadtest.wait_for_workers(srv.process.pid, 2, 180.0)
         thread, box = _run_in_thread(
             url=srv.url, concurrency=4, duration_s=14, max_requests=2000, timeout_s=30
         )

@@ -111,16 +111,6 @@ def _probes_after_sigterm(url: str, until: float) -> list[tuple[str, float]]:
     return outcomes
 
 
-def _workers(pid: int, count: int, timeout: float = 240.0) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        loaded = [c for c in loadtest.children(pid) if (loadtest.rss_kb(c) or 0) > 150_000]
-        if len(loaded) >= count:
-            return loaded
-        time.sleep(0.5)
-    raise AssertionError(f"{count} workers never came up: {loadtest.children(pid)}")
-
-
 def _assert_refused(outcomes: list[tuple[str, float]]) -> None:
     """Refused at once (connection refused or reset) or answered 503: never a probe left waiting
     in the kernel's queue of a socket that nobody accepts from any more."""
@@ -164,7 +154,7 @@ def test_sigterm_with_two_workers_refuses_new_requests_and_exits_in_time(
     srv.start()
     assert srv.process is not None
     try:
-        workers = _workers(srv.process.pid, 2)
+        workers = loadtest.wait_for_workers(srv.process.pid, 2, 240.0)
         thread, _ = _start_batch(srv.url, pages)
         _wait_busy(workers)
         signalled = time.monotonic()
@@ -191,7 +181,7 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path, pages: lis
     assert srv.process is not None
     workers: list[int] = []
     try:
-        workers = _workers(srv.process.pid, 2)
+        workers = loadtest.wait_for_workers(srv.process.pid, 2, 240.0)
         thread, _ = _start_batch(srv.url, pages)  # one worker busy, one idle
         _wait_busy(workers)
         killed = time.monotonic()

@@ -194,8 +194,13 @@ class InferencePool(Generic[E]):
         promised."""
         return self._free + self.queue_size - len(self._waiters) - self._promised
 
-    def has_room(self) -> bool:
-        return not self._closed and self.room > 0
+    def check_room(self) -> None:
+        """Raise Overloaded now (counted as queue_full) unless a request could be let in."""
+        if self._closed:
+            raise Overloaded("the service is shutting down", retry_after_s=1, code="shutting_down")
+        if self.room <= 0:
+            self._reject("queue_full")
+            raise Overloaded(self._full_message(), retry_after_s=self.retry_after_s())
 
     def admit(self, *, peek: bool = False) -> Admission:
         """Promise the request a place, or raise Overloaded now. The routes call this once the
@@ -203,21 +208,18 @@ class InferencePool(Generic[E]):
         that waits, so a request let in is never refused later for want of room. With ``peek`` a
         request is let in although there is no room, because its answer may be in the cache; it
         holds no place, and :meth:`Admission.confirm` refuses it unless room appeared."""
-        if self._closed:
-            raise Overloaded("the service is shutting down", retry_after_s=1, code="shutting_down")
-        if self.room > 0:
-            self._promised += 1
-            return Admission(self, promised=True)
-        if peek:
+        if peek and not self._closed and self.room <= 0:
             return Admission(self, promised=False)
-        self._reject("queue_full")
-        raise Overloaded(self._full_message(), retry_after_s=self.retry_after_s())
+        self.check_room()
+        self._promised += 1
+        return Admission(self, promised=True)
 
     def _confirm(self, admission: Admission) -> None:
-        if self.room <= 0:
+        try:
+            self.check_room()
+        except Overloaded:
             admission._pool = None  # refused: nothing to give back
-            self._reject("queue_full")
-            raise Overloaded(self._full_message(), retry_after_s=self.retry_after_s())
+            raise
         admission.promised = True
         self._promised += 1
 

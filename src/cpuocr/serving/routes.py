@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader
 
 from .errors import Unauthorized
-from .inputs import may_peek, parse_request
+from .inputs import parse_request
 from .schemas import (
     ERROR_RESPONSES,
     HealthResponse,
@@ -91,8 +91,7 @@ public = APIRouter()
     tags=["ocr"],
 )
 async def ocr(request: Request, service: ServiceDep) -> JSONResponse:
-    await service.receive(request, peek=may_peek(request))
-    with service.admit(peek=may_peek(request)) as admission:
+    with await service.receive(request) as admission:
         parsed = await parse_request(request, service.config, batch=False)
         answer = await service.recognize(parsed.images[0], parsed.options, admission)
     return JSONResponse(answer)
@@ -110,8 +109,7 @@ async def ocr(request: Request, service: ServiceDep) -> JSONResponse:
     tags=["ocr"],
 )
 async def ocr_batch(request: Request, service: ServiceDep) -> JSONResponse:
-    await service.receive(request, peek=may_peek(request))
-    with service.admit(peek=may_peek(request)) as admission:
+    with await service.receive(request) as admission:
         parsed = await parse_request(request, service.config, batch=True)
         answers = await service.recognize_many(parsed.images, parsed.options, admission=admission)
     return JSONResponse(answers)
@@ -126,8 +124,7 @@ async def ocr_batch(request: Request, service: ServiceDep) -> JSONResponse:
     tags=["ocr"],
 )
 async def preprocess_preview(request: Request, service: ServiceDep) -> JSONResponse:
-    await service.receive(request, peek=False)
-    with service.admit() as admission:
+    with await service.receive(request, cache_lookup=False) as admission:
         parsed = await parse_request(request, service.config, batch=False)
         answer = await service.preprocess_stages(parsed.images[0], admission)
     return JSONResponse(answer)

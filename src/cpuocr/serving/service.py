@@ -23,13 +23,12 @@ from ..deadline import Deadline
 from ..errors import CpuocrError, DeadlineExceeded
 from ..imaging import probe_image
 from ..pipeline import OCR
-from ..runtime import trim_freed_memory
 from ..types import OCRResult
 from .cache import CacheKey, ResultCache
 from .config import ServeConfig
 from .errors import Overloaded, error_payload
 from .inference import Admission, InferencePool, run_nicer
-from .inputs import ImageInput, OcrOptions, UploadGate, read_body
+from .inputs import ImageInput, OcrOptions, UploadGate, may_peek, read_body
 from .metrics import Metrics
 
 log = logging.getLogger("cpuocr.serving")
@@ -114,20 +113,18 @@ class OcrService:
         self.cache.clear()
         return ended
 
-    async def receive(self, request: Request, *, peek: bool) -> None:
-        """Read the request's body, holding no inference place while it arrives. A body that
-        could not be served (no room, and too large to be worth a cache lookup: ``peek`` false)
-        is refused at once, unread."""
-        if not self.pool.has_room() and not peek:
-            self.pool.admit()  # raises Overloaded, counted as queue_full
+    async def receive(self, request: Request, *, cache_lookup: bool = True) -> Admission:
+        """Read the request's body, holding no inference place while it arrives, then take the
+        request's place (use it as a context manager, pass it on to the work). A body that could
+        not be served is refused at once, unread: no room, and too large to be worth a cache
+        lookup. A small body (``cache_lookup``) is read even when the queue is full, since its
+        answer may be in the cache; it is refused after the lookup if not (``confirm``)."""
+        pool = self.pool
+        peek = cache_lookup and may_peek(request)
+        if not peek:
+            pool.check_room()
         await read_body(request, self.config, self.uploads)
-
-    def admit(self, *, peek: bool = False) -> Admission:
-        """The request's promised place, taken once its body is here (use it as a context
-        manager, pass it on to the work); 503 when the queue is full. With ``peek`` (small
-        bodies) a request goes on without a place although the queue is full, since its answer
-        may be in the cache; it is refused after the lookup if not."""
-        return self.pool.admit(peek=peek)
+        return pool.admit(peek=peek)
 
     # -- work ----------------------------------------------------------------------------------
 
@@ -249,23 +246,17 @@ def _run_all(
     on_result: Callable[[int, OCRResult], None],
 ) -> list[OCRResult | CpuocrError]:
     out: list[OCRResult | CpuocrError] = []
-    try:
-        for k, data in enumerate(datas):
-            deadline.check("the next image")
-            try:
-                result = engine(
-                    data, det=options.det, preprocess=options.preprocess, deadline=deadline
-                )
-            except DeadlineExceeded:
-                raise
-            except CpuocrError as exc:  # one bad image must not fail the others of a batch
-                out.append(exc)
-                continue
-            on_result(k, result)
-            out.append(result)
-    finally:
-        if len(datas) > 1 or not out:
-            trim_freed_memory()  # whole images trim themselves; failures and batches here
+    for k, data in enumerate(datas):
+        deadline.check("the next image")
+        try:
+            result = engine(data, det=options.det, preprocess=options.preprocess, deadline=deadline)
+        except DeadlineExceeded:
+            raise
+        except CpuocrError as exc:  # one bad image must not fail the others of a batch
+            out.append(exc)
+            continue
+        on_result(k, result)
+        out.append(result)
     return out
 
 
