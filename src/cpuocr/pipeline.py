@@ -158,7 +158,10 @@ class OCR:
         self.check_work(width, height, det=det)
         lap("load")
         check("preprocessing")
-        prepared = apply_preprocess(image, mode)
+        # The caller's own array is never written to; a copy the engine made may be.
+        owned = not (isinstance(source, np.ndarray) and np.may_share_memory(image, source))
+        prepared = apply_preprocess(image, mode, inplace=owned)
+        del image  # only ``prepared`` is read from here on
         lap("preprocess")
 
         check("detection")

@@ -55,17 +55,19 @@ def measure(image: np.ndarray) -> ImageStats:
     return ImageStats(float(std[0, 0]), float(mean[0, 0]), sharp)
 
 
-def enhance_auto(image: np.ndarray) -> np.ndarray:
-    """Enhance only what needs it; return the input object itself when nothing does."""
+def enhance_auto(image: np.ndarray, *, inplace: bool = False) -> np.ndarray:
+    """Enhance only what needs it; return the input object itself when nothing does. With
+    ``inplace`` the enhancement is written into ``image`` (the engine's own decoded copy: a
+    40 MP page then costs no second 120 MB copy), else into at most one working copy."""
     stats = measure(image)
     out = image
     if stats.brightness < 60:
         gamma = 0.6
         lut = np.clip(((np.arange(256) / 255.0) ** gamma) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        out = cv2.LUT(out, lut)
+        out = cv2.LUT(out, lut, dst=image if inplace else None)
     if stats.contrast < 25:
-        # One working copy (the gamma result is already one), converted in place both ways.
-        lab = out if out is not image else out.copy()
+        # One working copy at most (the gamma result is already one), converted in place.
+        lab = out if inplace or out is not image else out.copy()
         cv2.cvtColor(lab, cv2.COLOR_BGR2LAB, dst=lab)
         lightness = _clahe(cv2.extractChannel(lab, 0))
         cv2.insertChannel(lightness, lab, 0)
@@ -117,12 +119,13 @@ def classic_stages(image: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def apply_preprocess(image: np.ndarray, mode: str) -> np.ndarray:
-    """The image detection and recognition will see (same size as the input, BGR)."""
+def apply_preprocess(image: np.ndarray, mode: str, *, inplace: bool = False) -> np.ndarray:
+    """The image detection and recognition will see (same size as the input, BGR). ``inplace``
+    allows ``auto`` to write into ``image`` (see :func:`enhance_auto`)."""
     check_mode(mode)
     if mode == "none":
         return image
     if mode == "auto":
-        return enhance_auto(image)
+        return enhance_auto(image, inplace=inplace)
     binarized = _classic_binarized(image)[2]
     return cv2.cvtColor(binarized, cv2.COLOR_GRAY2BGR)

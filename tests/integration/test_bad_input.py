@@ -89,6 +89,15 @@ def test_odd_arrays(ocr: OCR) -> None:
     assert ocr(np.full((40, 40), 1.0, dtype=np.float32)).text == []
 
 
+def test_the_callers_array_is_never_written_to(ocr: OCR) -> None:
+    # Dark and low in contrast: ``auto`` enhances it, in place only in the engine's own copies.
+    page = np.full((200, 300, 3), 40, np.uint8)
+    page[80:120, 40:260] = 20
+    before = page.copy()
+    ocr(page)
+    np.testing.assert_array_equal(page, before)
+
+
 def test_unknown_preprocess_mode(ocr: OCR) -> None:
     from cpuocr import ConfigError
 

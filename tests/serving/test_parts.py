@@ -36,7 +36,6 @@ from cpuocr.serving.inputs import (
     MAX_TEXT_FIELD_BYTES,
     BodyLimitMiddleware,
     UploadGate,
-    _InMemoryMultiPartParser,
     parse_request,
     read_body,
 )
@@ -492,43 +491,83 @@ def _multipart(file_bytes: bytes, fields: dict[str, str] | None = None) -> tuple
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-def test_multipart_file_parts_stay_in_memory() -> None:
-    payload = bytes(range(256)) * (12 * 1024)  # 3 MB: over Starlette's 1 MB spool size
+def _parse(body: bytes, content_type: str, config: ServeConfig, *, batch: bool = False) -> Any:
+    async def scenario() -> Any:
+        request = _request(body, content_type)
+        await read_body(request, config, UploadGate())
+        return await parse_request(request, config, batch=batch)
+
+    return asyncio.run(scenario())
+
+
+def test_multipart_image_parts_are_copied_once_and_the_body_let_go() -> None:
+    # 3 MB whose bytes contain the start of the boundary line again and again: the tokenizer
+    # hands those bytes back through its look-behind buffer, which must be copied, not viewed.
+    payload = (bytes(range(256)) + b"\r\n--b0und") * (11 * 1024)
     body, content_type = _multipart(payload)
+    request = _request(body, content_type)
+    config = ServeConfig()
 
-    async def scenario() -> None:
-        parser = _InMemoryMultiPartParser(
-            _request(body, content_type), max_files=1, spool_bytes=64 * MB
+    async def scenario() -> Any:
+        await read_body(request, config, UploadGate())
+        return await parse_request(request, config, batch=False)
+
+    parsed = asyncio.run(scenario())
+    assert type(parsed.images[0].data) is bytes and parsed.images[0].data == payload
+    assert not hasattr(request.state, "body")  # only the image is held from here on
+
+
+def test_an_image_over_the_byte_limit_is_refused_while_parsing() -> None:
+    config = ServeConfig(max_upload_bytes=1 * MB)
+    body, content_type = _multipart(b"\0" * (MB + 1))
+    with pytest.raises(PayloadTooLarge) as refused:
+        _parse(body, content_type, config)
+    assert refused.value.code == "file_too_large"
+    parsed = _parse(*_multipart(b"\0" * MB), config)  # at the limit: accepted
+    assert len(parsed.images[0].data) == MB
+
+
+def test_multipart_form_errors() -> None:
+    config = ServeConfig()
+    two = (
+        b"".join(
+            b'--b\r\nContent-Disposition: form-data; name="image"; filename="%s.png"\r\n\r\n%s\r\n'
+            % (name, name)
+            for name in (b"A", b"B")
         )
-        form = await parser.parse()
-        upload = form["image"]
-        assert not isinstance(upload, str)
-        assert upload.file._rolled is False  # type: ignore[attr-defined]  # never on disk
-        assert await upload.read() == payload
-        await form.close()
-
-    asyncio.run(scenario())
+        + b"--b--\r\n"
+    )
+    with pytest.raises(BadRequest) as refused:
+        _parse(two, "multipart/form-data; boundary=b", config)
+    assert refused.value.code == "too_many_files"
+    batch = _parse(two, "multipart/form-data; boundary=b", config, batch=True)
+    assert [i.data for i in batch.images] == [b"A", b"B"]
+    with pytest.raises(BadRequest) as refused:
+        _parse(b"--x\r\n\r\n", "multipart/form-data", config)
+    assert refused.value.code == "bad_multipart"
+    no_name = b'--b\r\nContent-Disposition: form-data; filename="a.png"\r\n\r\nA\r\n--b--\r\n'
+    with pytest.raises(BadRequest) as refused:
+        _parse(no_name, "multipart/form-data; boundary=b", config)
+    assert refused.value.code == "bad_multipart"
+    text_image = b'--b\r\nContent-Disposition: form-data; name="image"\r\n\r\nA\r\n--b--\r\n'
+    with pytest.raises(BadRequest) as refused:
+        _parse(text_image, "multipart/form-data; boundary=b", config)
+    assert refused.value.code == "bad_field"
 
 
 def test_parse_request_reads_options() -> None:
     body, content_type = _multipart(b"PNG", {"det": "FALSE", "preprocess": "Classic"})
-
-    async def scenario() -> None:
-        parsed = await parse_request(_request(body, content_type), ServeConfig(), batch=False)
-        assert parsed.images[0].data == b"PNG" and parsed.images[0].filename == "x.png"
-        assert parsed.options.det is False and parsed.options.preprocess == "classic"
-
-    asyncio.run(scenario())
+    parsed = _parse(body, content_type, ServeConfig())
+    assert parsed.images[0].data == b"PNG" and parsed.images[0].filename == "x.png"
+    assert parsed.options.det is False and parsed.options.preprocess == "classic"
 
 
 def test_text_field_limit_is_413() -> None:
     body, content_type = _multipart(b"PNG", {"det": "x" * (MAX_TEXT_FIELD_BYTES + 1)})
 
-    async def scenario() -> None:
-        with pytest.raises(PayloadTooLarge):
-            await parse_request(_request(body, content_type), ServeConfig(), batch=False)
-
-    asyncio.run(scenario())
+    with pytest.raises(PayloadTooLarge) as refused:
+        _parse(body, content_type, ServeConfig())
+    assert refused.value.code == "field_too_large"
 
 
 def test_a_body_slower_than_the_request_timeout_is_408() -> None:

@@ -7,9 +7,10 @@
   one byte every two seconds is cut off after seconds, not minutes), and all bodies in progress
   together to a memory budget (503 past it; bodies under 1 MB are not counted, so small requests
   always get through). After a large body it hands freed heap memory back to the system.
-* Multipart bodies are parsed by Starlette's parser with ``max_files``, ``max_fields`` and
-  ``max_part_size`` (text fields) set, and with file parts kept in memory: the body is already
-  bounded, and nothing is ever written to a temporary file on disk.
+* The body is read into one buffer before it is parsed (:func:`read_body`); the request lets go
+  of it once parsed. Multipart bodies are parsed in place by :mod:`.multipart` (each image copied
+  once, an image over the byte limit refused before it is copied, counts of files and fields and
+  the size of text fields bounded); nothing is ever written to a temporary file on disk.
 * JSON bodies carry the image as base64 (a ``data:`` URL prefix is accepted). Their structure is
   counted before parsing (a 27 MB body of nine million ``{}`` would cost 650 MB as Python objects)
   and large ones are parsed and decoded in a thread, off the event loop.
@@ -29,8 +30,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
-from starlette.datastructures import FormData, UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,6 +44,7 @@ from .errors import (
     RequestTimeout,
     UnsupportedMediaType,
 )
+from .multipart import Form, parse_form
 
 MAX_FORM_FIELDS = 16
 MAX_TEXT_FIELD_BYTES = 64 * 1024
@@ -192,20 +192,6 @@ def _too_large(size: int, limit: int) -> str:
     return f"request body is {more}{size} bytes, over the limit of {limit} bytes"
 
 
-class _InMemoryMultiPartParser(MultiPartParser):
-    """Starlette's parser, told never to roll a file part over to a temporary file on disk."""
-
-    def __init__(self, request: Request, *, max_files: int, spool_bytes: int) -> None:
-        super().__init__(
-            request.headers,
-            request.stream(),
-            max_files=max_files,
-            max_fields=MAX_FORM_FIELDS,
-            max_part_size=MAX_TEXT_FIELD_BYTES,
-        )
-        self.spool_max_size = spool_bytes
-
-
 class UploadGate:
     """Bodies being read, counted per client address and in all. A body holds no inference place
     while it arrives, only one of these; past either cap the request is refused (503) before its
@@ -244,13 +230,13 @@ class UploadGate:
 
 
 async def read_body(request: Request, config: ServeConfig, gate: UploadGate) -> None:
-    """Read the whole body into the request (Starlette keeps it for the parsers), under the limits
-    of :class:`BodyLimitMiddleware` and an overall deadline, holding a reading place of ``gate``."""
+    """Read the whole body, under the limits of :class:`BodyLimitMiddleware` and an overall
+    deadline, holding a reading place of ``gate``; :func:`parse_request` takes it from there."""
     client = request.client.host if request.client is not None else "unknown"
     with gate.reading(client):
         try:
             async with asyncio.timeout(config.request_timeout_s):
-                await request.body()
+                request.state.body = await _receive_all(request)
         except TimeoutError:
             raise RequestTimeout(
                 f"the request body did not arrive within {config.request_timeout_s:g} s"
@@ -261,19 +247,33 @@ async def read_body(request: Request, config: ServeConfig, gate: UploadGate) -> 
             ) from None
 
 
+async def _receive_all(request: Request) -> bytearray:
+    """The body in one buffer that grows in place (a large ``bytearray`` is resized by
+    ``mremap``, without a copy), never a list of chunks and their join: that would hold the
+    body twice."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+    return body
+
+
 async def parse_request(request: Request, config: ServeConfig, *, batch: bool) -> ParsedRequest:
     """Images and options of an ``/ocr``, ``/ocr/batch`` or ``/preprocess`` request whose body
-    :func:`read_body` has read."""
-    return await _parse(request, config, batch=batch)
+    :func:`read_body` has read. The request lets go of the body: from here on only the images
+    parsed out of it are held."""
+    body: bytearray = request.state.body
+    del request.state.body
+    return await _parse(body, request.headers.get("content-type", ""), config, batch=batch)
 
 
-async def _parse(request: Request, config: ServeConfig, *, batch: bool) -> ParsedRequest:
-    content_type = request.headers.get("content-type", "")
+async def _parse(
+    body: bytearray, content_type: str, config: ServeConfig, *, batch: bool
+) -> ParsedRequest:
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type == "multipart/form-data":
-        return await _parse_multipart(request, config, batch=batch)
+        return await _parse_multipart(body, content_type, config, batch=batch)
     if media_type == "application/json" or media_type.endswith("+json"):
-        return await _parse_json(request, config, batch=batch)
+        return await _parse_json(body, config, batch=batch)
     shown = media_type or "no Content-Type"
     raise UnsupportedMediaType(
         f"{shown} is not accepted: send multipart/form-data with a file field 'image', "
@@ -281,54 +281,33 @@ async def _parse(request: Request, config: ServeConfig, *, batch: bool) -> Parse
     )
 
 
-async def _parse_multipart(request: Request, config: ServeConfig, *, batch: bool) -> ParsedRequest:
-    parser = _InMemoryMultiPartParser(
-        request,
-        max_files=config.max_batch_images if batch else 1,
-        spool_bytes=config.max_batch_request_bytes + 1,
-    )
-    try:
-        form = await parser.parse()
-    except MultiPartException as exc:
-        message = str(exc.message)
-        if "exceeded maximum size" in message:  # a text field over MAX_TEXT_FIELD_BYTES
-            raise PayloadTooLarge(message, code="field_too_large") from None
-        if message.startswith("Too many files") and not batch:
-            raise BadRequest(
-                "send exactly one file field 'image' to /ocr; use /ocr/batch for several",
-                code="too_many_files",
-            ) from None
-        raise BadRequest(f"malformed multipart body: {message}", code="bad_multipart") from None
-    try:
-        images = [await _upload_bytes(part, config) for part in _image_parts(form)]
-        options = _options(form.get("det"), form.get("preprocess"))
-    finally:
-        await form.close()
-    return ParsedRequest(images, options)
-
-
-def _image_parts(form: FormData) -> list[UploadFile]:
-    parts = form.getlist("image")
-    if not parts:
-        raise BadRequest(
-            "the multipart field 'image' is missing: send the image as a file field named 'image'",
-            code="missing_field",
+async def _parse_multipart(
+    body: bytearray, content_type: str, config: ServeConfig, *, batch: bool
+) -> ParsedRequest:
+    def parse() -> Form:
+        return parse_form(
+            body,
+            content_type,
+            max_files=config.max_batch_images if batch else 1,
+            max_fields=MAX_FORM_FIELDS,
+            max_field_bytes=MAX_TEXT_FIELD_BYTES,
+            max_file_bytes=config.max_upload_bytes,
+            single_file=not batch,
         )
-    uploads = []
-    for part in parts:
-        if not isinstance(part, UploadFile):
+
+    form = parse() if len(body) <= PARSE_ON_LOOP_BYTES else await anyio.to_thread.run_sync(parse)
+    images = [ImageInput(part.data, part.filename) for part in form.files if part.name == "image"]
+    if not images:
+        if "image" in form.fields:
             raise BadRequest(
                 "the field 'image' must be a file upload (with a filename), not a text field",
                 code="bad_field",
             )
-        uploads.append(part)
-    return uploads
-
-
-async def _upload_bytes(part: UploadFile, config: ServeConfig) -> ImageInput:
-    data = await part.read()
-    _check_image_bytes(len(data), config)
-    return ImageInput(data, part.filename)
+        raise BadRequest(
+            "the multipart field 'image' is missing: send the image as a file field named 'image'",
+            code="missing_field",
+        )
+    return ParsedRequest(images, _options(form.get("det"), form.get("preprocess")))
 
 
 def _check_image_bytes(size: int, config: ServeConfig) -> None:
@@ -339,8 +318,7 @@ def _check_image_bytes(size: int, config: ServeConfig) -> None:
         )
 
 
-async def _parse_json(request: Request, config: ServeConfig, *, batch: bool) -> ParsedRequest:
-    body = await request.body()
+async def _parse_json(body: bytearray, config: ServeConfig, *, batch: bool) -> ParsedRequest:
     try:
         if len(body) <= PARSE_ON_LOOP_BYTES:
             payload = _load_json(body, config)
@@ -379,12 +357,12 @@ async def _parse_json(request: Request, config: ServeConfig, *, batch: bool) -> 
     return ParsedRequest(images, _options(payload.get("det"), payload.get("preprocess")))
 
 
-def _load_json(body: bytes, config: ServeConfig) -> Any:
+def _load_json(body: bytearray, config: ServeConfig) -> Any:
     _check_json_shape(body, config)
     return json.loads(body)
 
 
-def _check_json_shape(body: bytes, config: ServeConfig) -> None:
+def _check_json_shape(body: bytearray, config: ServeConfig) -> None:
     """Refuse a body with more JSON structure than any valid request has, before parsing it:
     objects, arrays, strings and list items cost ~50-100 bytes each as Python objects, so 27 MB of
     ``{}`` would take 650 MB. A valid request is one object with a few fields and at most
