@@ -7,12 +7,12 @@
 Method
 ------
 *Counting.* Each model's input is made static (the shapes the engine really feeds it: the detector
-sizes come from ``cpuocr.detection.plan_resize`` for the three images of the per-stage profile in
-BENCHMARKS.md; the recogniser and orientation batches were recorded from ``OCR()`` on the same
-images, see ``IMAGES``), then ``onnx.shape_inference.infer_shapes`` gives every tensor's shape (the
-recogniser's computed reshapes, ``Shape -> Slice -> Concat -> Reshape``, are folded to constants
-first; the inferred Conv/MatMul shapes were checked against an ORT run). Multiply-accumulates
-(MACs) are counted from those shapes:
+sizes come from ``cpuocr._engine.detection.plan_resize`` for the three images of the per-stage
+profile in BENCHMARKS.md; the recogniser and orientation batches were recorded from ``OCR()`` on the
+same images, see ``IMAGES``), then ``onnx.shape_inference.infer_shapes`` gives every tensor's shape
+(the recogniser's computed reshapes, ``Shape -> Slice -> Concat -> Reshape``, are folded to
+constants first; the inferred Conv/MatMul shapes were checked against an ORT run).
+Multiply-accumulates (MACs) are counted from those shapes:
 
 - Conv / ConvInteger / QLinearConv: ``out_elems * (Cin / group) * prod(kernel)``, i.e. output
   elements times the weight's per-output fan-in (depthwise: ``out_elems * prod(kernel)``);
@@ -61,9 +61,9 @@ import onnx
 from onnx import helper, numpy_helper, shape_inference
 from onnx.reference import ReferenceEvaluator
 
-from cpuocr import models as model_store
-from cpuocr.detection import DetectionConfig, plan_resize
-from cpuocr.runtime import OnnxModel, RuntimeConfig, available_cores
+from cpuocr._engine import models as model_store
+from cpuocr._engine.detection import DetectionConfig, plan_resize
+from cpuocr._engine.runtime import OnnxModel, RuntimeConfig, available_cores
 
 Shape = tuple[int, ...]
 

@@ -607,9 +607,9 @@ def free_port() -> int:
 def spawn_server(
     args: Sequence[str], log_path: Path, timeout_s: float = 180.0
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """``python -m cpuocr.serving`` on a free loopback port; returns (process, url) once ready."""
+    """``python -m cpuocr serve`` on a free loopback port; returns (process, url) once ready."""
     port = free_port()
-    command = [sys.executable, "-m", "cpuocr.serving", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "cpuocr", "serve", "--host", "127.0.0.1", "--port", str(port)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with log_path.open("wb") as log:
         process = subprocess.Popen([*command, *args], stdout=log, stderr=subprocess.STDOUT, env=env)

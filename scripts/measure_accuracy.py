@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from cpuocr.models import PRESETS
+from cpuocr._engine.models import PRESETS
 from cpuocr.tools.bench import CpuocrReader, evaluate
 from cpuocr.tools.datasets import SETS, available_sets, find_data_dir, load_dataset
 

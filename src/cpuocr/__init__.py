@@ -1,6 +1,8 @@
 """cpuocr: CPU-first Chinese/English OCR (library, CLI, REST API and Web UI over one engine)."""
 
-from .deadline import Deadline
+from ._deadline import Deadline
+from ._engine.pipeline import OCR
+from ._types import Line, OCRResult
 from .errors import (
     ConfigError,
     CpuocrError,
@@ -13,8 +15,6 @@ from .errors import (
     UnsupportedFormat,
     WorkLimitExceeded,
 )
-from .pipeline import OCR
-from .types import Line, OCRResult
 
 __all__ = [
     "OCR",

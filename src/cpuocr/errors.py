@@ -13,7 +13,7 @@
     │   └── ModelChecksumMismatch    a model file is present but its SHA-256 is wrong
     └── ConfigError                  an unknown preset / mode / option value (also a ValueError)
 
-The HTTP layer maps these to status codes in exactly one place (``cpuocr.serving.errors``);
+The HTTP layer maps these to status codes in exactly one place (``cpuocr._serving.errors``);
 the CLI maps them to exit code 3 (bad input) or 2 (usage).
 """
 

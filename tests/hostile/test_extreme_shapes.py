@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cpuocr import OCR, CpuocrError, OCRResult
+from cpuocr._engine.preprocess import CLASSIC_LINE_HEIGHT, CLASSIC_MAX_WIDTH, MODES
 from cpuocr.errors import ProcessingFailed, WorkLimitExceeded
-from cpuocr.preprocess import CLASSIC_LINE_HEIGHT, CLASSIC_MAX_WIDTH, MODES
 
 MAX_PIXELS = 40_000_000
 EXIT_OK, EXIT_BAD_INPUT = 0, 3

@@ -10,7 +10,7 @@ from pathlib import Path
 import hostile_corpus as hc  # tests/hostile, on sys.path beside this file
 
 EXIT_BAD_INPUT = 3
-CLI = [sys.executable, "-m", "cpuocr.cli"]
+CLI = [sys.executable, "-m", "cpuocr"]
 
 
 def _write(cases: list[hc.Case], folder: Path) -> dict[str, hc.Case]:

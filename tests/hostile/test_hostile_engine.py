@@ -7,7 +7,7 @@ import hostile_corpus as hc  # tests/hostile, on sys.path beside this file
 import pytest
 
 from cpuocr import OCR, CpuocrError, OCRResult
-from cpuocr.serving.errors import status_for
+from cpuocr._serving.errors import status_for
 
 
 def _status(exc: CpuocrError) -> int:

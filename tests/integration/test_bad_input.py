@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from cpuocr import OCR, ImageTooLarge, InvalidImage, UnsupportedFormat
-from cpuocr.config import EngineConfig
+from cpuocr._engine.config import EngineConfig
 
 from rendering import render_lines
 
@@ -107,7 +107,7 @@ def test_unknown_preprocess_mode(ocr: OCR) -> None:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cpuocr.cli", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "cpuocr", *args], capture_output=True, text=True, timeout=300
     )
 
 
@@ -134,7 +134,7 @@ def test_missing_models_name_the_install_command(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFound, match="cpuocr models install"):
         OCR(config=EngineConfig(model_dir=tmp_path))
     proc = subprocess.run(
-        [sys.executable, "-m", "cpuocr.cli", "x.png"],
+        [sys.executable, "-m", "cpuocr", "x.png"],
         capture_output=True,
         text=True,
         env={"CPUOCR_MODEL_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},

@@ -12,7 +12,7 @@ def test_cli_text_and_json(tmp_path: Path) -> None:
     a, b = tmp_path / "a.png", tmp_path / "b.jpg"
     render_lines(["命令行 CLI 1"]).save(a)
     render_lines(["第二个文件 2"]).save(b, quality=95)
-    cmd = [sys.executable, "-m", "cpuocr.cli"]
+    cmd = [sys.executable, "-m", "cpuocr"]
     out = subprocess.run([*cmd, str(a)], capture_output=True, text=True, timeout=300, check=True)
     assert out.stdout.splitlines() == ["命令行 CLI 1"]
     out = subprocess.run(

@@ -148,7 +148,7 @@ def test_many_threads_share_one_engine(ocr: OCR) -> None:
 
 
 def test_very_wide_line_is_split_and_merged_without_loss(ocr: OCR) -> None:
-    from cpuocr.recognition import RecognitionConfig, TextRecognizer
+    from cpuocr._engine.recognition import RecognitionConfig, TextRecognizer
 
     text = "本报告署名分析师具有中国证券业协会授予的证券投资咨询执业资格并登记为注册分析师"
     crop = to_bgr(render_lines([text], size=32, margin=4, spacing=0.2))

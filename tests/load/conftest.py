@@ -1,4 +1,4 @@
-"""Fixtures of the load, soak and fault tests: real servers (``python -m cpuocr.serving``) on
+"""Fixtures of the load, soak and fault tests: real servers (``python -m cpuocr serve``) on
 loopback ports, driven by scripts/loadtest.py."""
 
 from __future__ import annotations

@@ -204,7 +204,7 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path, pages: lis
 
 WATCHDOG_SCRIPT = """
 import threading, time
-from cpuocr.serving.cli import ShutdownWatchdog
+from cpuocr._serving.cli import ShutdownWatchdog
 ShutdownWatchdog(1.0, "test process").arm()
 stuck = threading.Thread(target=time.sleep, args=(600,))  # not a daemon: Python would wait
 stuck.start()

@@ -113,7 +113,7 @@ def free_port() -> int:
 
 @dataclass
 class LiveServer:
-    """``python -m cpuocr.serving`` in a subprocess. Use :meth:`start` / :meth:`stop`."""
+    """``python -m cpuocr serve`` in a subprocess. Use :meth:`start` / :meth:`stop`."""
 
     log_dir: Path
     args: list[str] = field(default_factory=list)
@@ -134,7 +134,7 @@ class LiveServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CPUOCR_")}
         env.update(self.env)
         env["PYTHONUNBUFFERED"] = "1"
-        command = [sys.executable, "-m", "cpuocr.serving", "--host", "127.0.0.1"]
+        command = [sys.executable, "-m", "cpuocr", "serve", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), *self.args]
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cpuocr.serving.config import ServeConfig
+from cpuocr._serving.config import ServeConfig
 
 live = importlib.import_module("cpuocr_tests_live_server")  # loaded by tests/conftest.py
 
@@ -226,7 +226,7 @@ def test_a_key_http_cannot_carry_is_refused_at_start_up(key: str, tmp_path: Path
     env = {k: v for k, v in os.environ.items() if not k.startswith("CPUOCR_")}
     env.update(CPUOCR_API_KEY=key, PYTHONIOENCODING="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "cpuocr.serving", "--port", str(live.free_port())],
+        [sys.executable, "-m", "cpuocr", "serve", "--port", str(live.free_port())],
         env=env,
         capture_output=True,
         timeout=120,

@@ -15,13 +15,13 @@ import pytest
 from starlette.requests import Request
 
 from cpuocr import errors as engine_errors
-from cpuocr.deadline import Deadline
-from cpuocr.preprocess import MODES
-from cpuocr.serving import create_app
-from cpuocr.serving.cache import ResultCache
-from cpuocr.serving.cli import add_serve_arguments
-from cpuocr.serving.config import SETTINGS, ServeConfig
-from cpuocr.serving.errors import (
+from cpuocr._deadline import Deadline
+from cpuocr._engine.preprocess import MODES
+from cpuocr._serving import create_app
+from cpuocr._serving.cache import ResultCache
+from cpuocr._serving.cli import add_serve_arguments
+from cpuocr._serving.config import SETTINGS, ServeConfig
+from cpuocr._serving.errors import (
     BadRequest,
     Overloaded,
     PayloadTooLarge,
@@ -31,16 +31,16 @@ from cpuocr.serving.errors import (
     error_payload,
     status_for,
 )
-from cpuocr.serving.inference import InferencePool
-from cpuocr.serving.inputs import (
+from cpuocr._serving.inference import InferencePool
+from cpuocr._serving.inputs import (
     MAX_TEXT_FIELD_BYTES,
     BodyLimitMiddleware,
     UploadGate,
     parse_request,
     read_body,
 )
-from cpuocr.serving.metrics import Metrics
-from cpuocr.serving.schemas import PreprocessMode
+from cpuocr._serving.metrics import Metrics
+from cpuocr._serving.schemas import PreprocessMode
 
 MB = 1024 * 1024
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from cpuocr.serving.inference import INFERENCE_NICE, lower_priority
+from cpuocr._serving.inference import INFERENCE_NICE, lower_priority
 
 
 def _nice_of_threads(pid: int) -> dict[int, int]:

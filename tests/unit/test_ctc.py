@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cpuocr.recognition import ctc_greedy_decode
+from cpuocr._engine.recognition import ctc_greedy_decode
 
 CHARSET = ["", "a", "b", "c", " "]
 

@@ -1,8 +1,8 @@
-"""Decoder work and decode memory (cpuocr.imaging) and bounded preprocessing (cpuocr.preprocess)
-on files built in code: no models. Each decoder either has a cap checked from the bytes before
-decoding (refused with WorkLimitExceeded, in milliseconds) or a test that its worst in-limit file
-decodes in bounded time. Memory is measured as the peak RSS of a fresh subprocess (VmHWM: unlike
-ru_maxrss, it is not inherited from the parent across fork and exec)."""
+"""Decoder work and decode memory (cpuocr._engine.imaging) and bounded preprocessing
+(cpuocr._engine.preprocess) on files built in code: no models. Each decoder either has a cap checked
+from the bytes before decoding (refused with WorkLimitExceeded, in milliseconds) or a test that its
+worst in-limit file decodes in bounded time. Memory is measured as the peak RSS of a fresh
+subprocess (VmHWM: unlike ru_maxrss, it is not inherited from the parent across fork and exec)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from cpuocr import imaging, preprocess
+from cpuocr._engine import imaging, preprocess
+from cpuocr._engine.imaging import array_to_bgr, load_image, probe_image
 from cpuocr.errors import CpuocrError, InvalidImage, WorkLimitExceeded
-from cpuocr.imaging import array_to_bgr, load_image, probe_image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hostile"))
 import hostile_corpus as hc
@@ -223,7 +223,7 @@ def test_the_memory_estimate_fits_every_40mp_image_and_refuses_bigger_when_allow
 _MEASURE = textwrap.dedent(
     """
     import json, sys
-    from cpuocr.imaging import load_image
+    from cpuocr._engine.imaging import load_image
     data = open(sys.argv[1], "rb").read()
     def status_kb(field):
         with open("/proc/self/status") as f:
@@ -426,7 +426,7 @@ _PREPROCESS_PEAK = textwrap.dedent(
     """
     import json, sys
     import numpy as np
-    from cpuocr import preprocess
+    from cpuocr._engine import preprocess
     h, w, what = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     image = np.full((h, w, 3), 20, np.uint8)
     image[:, ::7] = 24

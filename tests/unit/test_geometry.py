@@ -1,8 +1,14 @@
 import numpy as np
 import pytest
 
-from cpuocr.detection import DetectionConfig, plan_resize
-from cpuocr.geometry import ScaleTransform, crop_quad, order_quad, quad_size, rotate_quad_frame
+from cpuocr._engine.detection import DetectionConfig, plan_resize
+from cpuocr._engine.geometry import (
+    ScaleTransform,
+    crop_quad,
+    order_quad,
+    quad_size,
+    rotate_quad_frame,
+)
 
 
 @pytest.mark.parametrize(("w", "h"), [(340, 76), (1000, 420), (992, 1403), (5000, 7000), (1, 1)])

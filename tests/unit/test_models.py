@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from cpuocr import models
+from cpuocr._engine import models
 from cpuocr.errors import ConfigError, ModelChecksumMismatch, ModelNotFound
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cpuocr.preprocess import apply_preprocess, enhance_auto, measure
+from cpuocr._engine.preprocess import apply_preprocess, enhance_auto, measure
 
 
 def _page(background: int, ink: int, seed: int = 0) -> np.ndarray:

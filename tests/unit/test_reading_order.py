@@ -1,6 +1,6 @@
 import numpy as np
 
-from cpuocr.assemble import reading_order
+from cpuocr._engine.assemble import reading_order
 
 
 def box(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cpuocr import models
+from cpuocr._engine import models
+from cpuocr._engine.runtime import OnnxModel, OpenVinoModel, RuntimeConfig, load_model
 from cpuocr.errors import ConfigError, ModelNotFound
-from cpuocr.runtime import OnnxModel, OpenVinoModel, RuntimeConfig, load_model
 
 
 @pytest.fixture(scope="module")

@@ -41,15 +41,15 @@ from onnxruntime.quantization import (
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from .. import models as model_store
-from ..config import EngineConfig
-from ..detection import TextDetector, normalize_det, plan_resize
-from ..geometry import crop_quad
-from ..imaging import load_image
-from ..orientation import is_vertical, turn_upright_vertical
-from ..preprocess import apply_preprocess
-from ..recognition import TextRecognizer
-from ..runtime import OnnxModel, RuntimeConfig
+from .._engine import models as model_store
+from .._engine.config import EngineConfig
+from .._engine.detection import TextDetector, normalize_det, plan_resize
+from .._engine.geometry import crop_quad
+from .._engine.imaging import load_image
+from .._engine.orientation import is_vertical, turn_upright_vertical
+from .._engine.preprocess import apply_preprocess
+from .._engine.recognition import TextRecognizer
+from .._engine.runtime import OnnxModel, RuntimeConfig
 from .datasets import SETS, available_sets, find_data_dir, load_dataset, split_items
 
 Role = Literal["det", "rec"]

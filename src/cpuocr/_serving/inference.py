@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
-from ..deadline import Deadline
+from .._deadline import Deadline
 from .errors import Overloaded
 from .metrics import Metrics
 

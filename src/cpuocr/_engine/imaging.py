@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .errors import ImageTooLarge, InvalidImage, UnsupportedFormat, WorkLimitExceeded
+from ..errors import ImageTooLarge, InvalidImage, UnsupportedFormat, WorkLimitExceeded
 
 DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024

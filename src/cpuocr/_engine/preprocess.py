@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 MODES = ("auto", "none", "classic")
 CLASSIC_LINE_HEIGHT = 48

@@ -21,7 +21,7 @@ HEADER_TIMEOUT_S = 10.0
 
 
 class GuardedH11Protocol(H11Protocol):
-    """``uvicorn.run(..., http="cpuocr.serving.protocol:GuardedH11Protocol")``."""
+    """``uvicorn.run(..., http="cpuocr._serving.protocol:GuardedH11Protocol")``."""
 
     header_timeout_s = HEADER_TIMEOUT_S
     _headers_timer: asyncio.TimerHandle | None = None

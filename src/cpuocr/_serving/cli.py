@@ -33,9 +33,9 @@ import uvicorn
 import uvicorn.config
 from uvicorn.supervisors.multiprocess import Multiprocess
 
-from ..config import engine_config_from_env
+from .._engine.config import engine_config_from_env
+from .._engine.models import get_preset, locate
 from ..errors import ModelNotFound
-from ..models import get_preset, locate
 from .config import SETTINGS, ServeConfig
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cpuocr.serving")
 
-EXIT_MODELS = 4  # the same code as ``cpuocr.cli.EXIT_MODELS``
+EXIT_MODELS = 4  # the same code as ``cpuocr._cli.main.EXIT_MODELS``
 EXIT_STARTUP_FAILURE = 3  # uvicorn's code for an app that failed to start
 EXIT_SHUTDOWN_FORCED = 1  # the watchdog ended a shutdown that overran --graceful-timeout
 
@@ -97,7 +97,7 @@ def run_serve(args: argparse.Namespace) -> int:
         "timeout_graceful_shutdown": math.ceil(config.graceful_timeout_s),
         "server_header": False,
         # h11 with a deadline for request headers (silent and trickling connections are closed)
-        "http": "cpuocr.serving.protocol:GuardedH11Protocol",
+        "http": "cpuocr._serving.protocol:GuardedH11Protocol",
     }
     graceful_s = options["timeout_graceful_shutdown"]
     # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal so the process would
@@ -109,7 +109,7 @@ def run_serve(args: argparse.Namespace) -> int:
             os.environ.update(config.to_env())
             os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())
             uv_config = uvicorn.Config(
-                "cpuocr.serving.app:create_app_from_env",
+                "cpuocr._serving.app:create_app_from_env",
                 factory=True,
                 workers=config.workers,
                 **options,

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..preprocess import MODES
+from .._engine.preprocess import MODES
 
 PreprocessMode = Literal["auto", "none", "classic"]  # == preprocess.MODES (a test checks)
 

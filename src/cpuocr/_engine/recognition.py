@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .deadline import Deadline
-from .errors import ModelNotFound, WorkLimitExceeded
+from .._deadline import Deadline
+from ..errors import ModelNotFound, WorkLimitExceeded
 from .runtime import Model, to_planar
 
 

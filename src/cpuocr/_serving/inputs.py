@@ -33,9 +33,9 @@ import anyio.to_thread
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .._engine.preprocess import MODES
+from .._engine.runtime import trim_freed_memory
 from ..errors import ConfigError
-from ..preprocess import MODES
-from ..runtime import trim_freed_memory
 from .config import ServeConfig, parse_bool
 from .errors import (
     BadRequest,

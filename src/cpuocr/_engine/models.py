@@ -24,7 +24,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigError, ModelChecksumMismatch, ModelNotFound
+from ..errors import ConfigError, ModelChecksumMismatch, ModelNotFound
 
 INSTALL_COMMAND = "cpuocr models install"
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 import onnxruntime as ort
 
-from .errors import ConfigError, ModelNotFound
+from ..errors import ConfigError, ModelNotFound
 
 
 @dataclass(frozen=True)

@@ -15,19 +15,19 @@ from pathlib import Path
 
 import numpy as np
 
+from .._deadline import Deadline
+from .._types import Line, OCRResult, Quad
+from ..errors import CpuocrError, ProcessingFailed, WorkLimitExceeded
 from . import models as model_store
 from .assemble import reading_order
 from .config import EngineConfig
-from .deadline import Deadline
 from .detection import TextDetector
-from .errors import CpuocrError, ProcessingFailed, WorkLimitExceeded
 from .geometry import crop_quad, rotate_quad_frame
 from .imaging import ImageSource, load_image
 from .orientation import LineOrientationClassifier, is_vertical, turn_upright_vertical
 from .preprocess import apply_preprocess, check_mode, classic_stages
 from .recognition import TextRecognizer, check_columns, line_columns
 from .runtime import TRIM_AFTER_PIXELS, load_model, trim_freed_memory
-from .types import Line, OCRResult, Quad
 
 log = logging.getLogger("cpuocr")
 

@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import ConfigError
 from .detection import DetectionConfig
-from .errors import ConfigError
 from .imaging import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from .models import PRESETS
 from .orientation import OrientationConfig

@@ -18,12 +18,12 @@ import cv2
 import numpy as np
 from starlette.requests import Request
 
-from ..config import engine_config_from_env
-from ..deadline import Deadline
+from .._deadline import Deadline
+from .._engine.config import engine_config_from_env
+from .._engine.imaging import probe_image
+from .._engine.pipeline import OCR
+from .._types import OCRResult
 from ..errors import CpuocrError, DeadlineExceeded
-from ..imaging import probe_image
-from ..pipeline import OCR
-from ..types import OCRResult
 from .cache import CacheKey, ResultCache
 from .config import ServeConfig
 from .errors import Overloaded, error_payload

@@ -11,15 +11,15 @@ import json
 import sys
 from collections.abc import Sequence
 
-from .errors import ConfigError, CpuocrError, ModelNotFound
+from ..errors import ConfigError, CpuocrError, ModelNotFound
 
 EXIT_OK, EXIT_USAGE, EXIT_BAD_INPUT, EXIT_MODELS = 0, 2, 3, 4
 _SUBCOMMANDS = ("serve", "bench", "models", "batch")
 
 
 def _ocr_parser() -> argparse.ArgumentParser:
-    from .models import PRESETS
-    from .preprocess import MODES
+    from .._engine.models import PRESETS
+    from .._engine.preprocess import MODES
 
     p = argparse.ArgumentParser(
         prog="cpuocr",
@@ -37,8 +37,8 @@ def _ocr_parser() -> argparse.ArgumentParser:
 
 def _run_ocr(argv: Sequence[str]) -> int:
     args = _ocr_parser().parse_args(argv)
-    from .config import engine_config_from_env
-    from .pipeline import OCR
+    from .._engine.config import engine_config_from_env
+    from .._engine.pipeline import OCR
 
     try:
         ocr = OCR(
@@ -82,7 +82,7 @@ def _run_ocr(argv: Sequence[str]) -> int:
 
 
 def _run_models(argv: Sequence[str]) -> int:
-    from . import models
+    from .._engine import models
 
     p = argparse.ArgumentParser(prog="cpuocr models", description="Manage model files.")
     p.add_argument("action", choices=["install", "list", "verify"])
@@ -107,21 +107,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args and args[0] == "models":
             return _run_models(args[1:])
         if args and args[0] == "serve":
-            from .serving.cli import add_serve_arguments, run_serve
+            from .._serving.cli import add_serve_arguments, run_serve
 
             parser = argparse.ArgumentParser(
                 prog="cpuocr serve", description="Run the HTTP API and Web UI."
             )
             add_serve_arguments(parser)
             return int(run_serve(parser.parse_args(args[1:])))
-        if args and args[0] == "bench":
-            from .tools.bench import add_bench_arguments, run_bench
-
-            parser = argparse.ArgumentParser(
-                prog="cpuocr bench", description="Benchmark cpuocr against its peers."
-            )
-            add_bench_arguments(parser)
-            return run_bench(parser.parse_args(args[1:]))
         return _run_ocr(args)
     except ConfigError as exc:
         print(f"cpuocr: {exc}", file=sys.stderr)

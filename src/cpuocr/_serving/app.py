@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import __version__
-from ..pipeline import OCR
+from .._engine.pipeline import OCR
 from .config import ServeConfig, normalize_host
 from .errors import Forbidden, error_payload, install_error_handlers
 from .inputs import BodyLimitMiddleware
