@@ -26,8 +26,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from cpuocr.tools.bench import PagePrediction, Reader, ReaderFactory
-from cpuocr.tools.scoring import Quad
+from .readers import PagePrediction, Reader, ReaderFactory
+from .scoring import Quad
 
 
 def _rect(x0: float, y0: float, x1: float, y1: float) -> Quad:

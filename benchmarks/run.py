@@ -4,8 +4,9 @@
     .venv-bench/bin/python benchmarks/run.py --limit 5
     .venv-bench/bin/python benchmarks/run.py --markdown BENCHMARKS.md    # the full run
 
-Options: ``--help``. The runner itself lives in ``cpuocr.tools.bench``; this script adds the
-peer readers of ``benchmarks/peers.py``, which only this venv has installed.
+The same as ``python -m benchmarks`` from the repository root. Options: ``--help``. The runner
+is the ``benchmarks`` package (``benchmarks/cli.py``); this script is also what each system's
+worker process runs (``--worker SPEC``).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+if not __package__:  # run as a script: import the package from the repository root
+    _HERE = Path(__file__).resolve().parent
+    # Not this folder itself: its module names (datasets, scoring) would shadow other packages.
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+    sys.path.insert(0, str(_HERE.parent))
 
-from peers import PEERS  # noqa: E402
-
-from cpuocr.tools.bench import main  # noqa: E402
+from benchmarks.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:], PEERS, [sys.executable, str(Path(__file__).resolve())]))
+    sys.exit(main())

@@ -9,10 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from cpuocr._engine.models import PRESETS
-from cpuocr.tools.bench import CpuocrReader, evaluate
-from cpuocr.tools.datasets import SETS, available_sets, find_data_dir, load_dataset
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks package
+from benchmarks.datasets import SETS, available_sets, find_data_dir, load_dataset
+from benchmarks.evaluate import evaluate
+from benchmarks.readers import CpuocrReader
 
 
 def main() -> int:

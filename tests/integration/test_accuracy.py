@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from cpuocr.tools.bench import CpuocrReader, evaluate
-from cpuocr.tools.datasets import load_dataset
+from benchmarks.datasets import load_dataset
+from benchmarks.evaluate import evaluate
+from benchmarks.readers import CpuocrReader
 
 # (preset, set) -> (metric, bound): "cer"/"region_cer" are upper bounds, "char_f1" lower bounds.
 THRESHOLDS: dict[tuple[str, str], dict[str, float]] = {

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -12,17 +9,12 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-FLOPS_PY = Path(__file__).resolve().parents[2] / "benchmarks" / "flops.py"
+from benchmarks import flops as flops_module
 
 
 @pytest.fixture(scope="module")
 def flops() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("cpuocr_bench_flops", FLOPS_PY)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being defined
-    spec.loader.exec_module(module)
-    return module
+    return flops_module
 
 
 def _tensor(name: str, shape: list[int], dtype: type = np.float32) -> onnx.TensorProto:

@@ -7,7 +7,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from cpuocr.tools.quantize import (
+from benchmarks.quantize import (
     QuantizeOptions,
     _Batch,
     _Feeds,

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cpuocr.tools import scoring
-from cpuocr.tools.datasets import LineItem, in_calibration_slice, split_items
-from cpuocr.tools.scoring import (
+from benchmarks import scoring
+from benchmarks.datasets import LineItem, in_calibration_slice, split_items
+from benchmarks.scoring import (
     aggregate_lines,
     as_quad,
     char_f1,

@@ -7,7 +7,7 @@ hashes. At run time nothing is downloaded: a missing file raises :class:`ModelNo
 the install command.
 
 The int8 files ship inside this package (``cpuocr/weights/``): they are made from the same
-PP-OCRv6 small weights by ``python -m cpuocr.tools.quantize`` (static QDQ, per-channel,
+PP-OCRv6 small weights by ``python -m benchmarks.quantize`` (static QDQ, per-channel,
 percentile calibration on the calibration slice of the dev sets, which a user's machine does not
 have), and are SHA-256 checked like the others.
 """
@@ -15,7 +15,6 @@ have), and are SHA-256 checked like the others.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -157,11 +156,11 @@ def get_preset(name: str) -> Preset:
         raise ConfigError(f"unknown preset {name!r}; valid presets: {valid}") from None
 
 
-def model_dir() -> Path:
-    """``$CPUOCR_MODEL_DIR``, else ``~/.cache/cpuocr/models``."""
-    env = os.environ.get("CPUOCR_MODEL_DIR")
-    if env:
-        return Path(env).expanduser()
+def model_dir(configured: Path | None = None) -> Path:
+    """Where the downloaded model files live: ``configured`` (``EngineConfig.model_dir``, which
+    ``CPUOCR_MODEL_DIR`` sets), else ``~/.cache/cpuocr/models``."""
+    if configured is not None:
+        return configured.expanduser()
     return Path.home() / ".cache" / "cpuocr" / "models"
 
 
@@ -174,8 +173,9 @@ def sha256_file(path: Path) -> str:
 
 
 def locate(model: ModelFile, directory: Path | None = None, *, verify: bool = True) -> Path:
-    """Path of an installed model file; raises ModelNotFound / ModelChecksumMismatch."""
-    base = BUNDLED_DIR if model.package == BUNDLED else (directory or model_dir())
+    """Path of an installed model file (bundled, or in :func:`model_dir` of ``directory``);
+    raises ModelNotFound / ModelChecksumMismatch."""
+    base = BUNDLED_DIR if model.package == BUNDLED else model_dir(directory)
     path = base / model.name
     if not path.is_file():
         raise ModelNotFound(
@@ -205,8 +205,9 @@ def _verify_cached(path: Path, expected: str) -> None:
 
 
 def install_models(directory: Path | None = None, *, quiet: bool = False) -> list[Path]:
-    """Download the pinned wheels with pip and extract every known model file (set-up only)."""
-    target = directory or model_dir()
+    """Download the pinned wheels with pip and extract every known model file into
+    :func:`model_dir` of ``directory`` (set-up only)."""
+    target = model_dir(directory)
     target.mkdir(parents=True, exist_ok=True)
     installed: list[Path] = []
     by_package: dict[str, list[ModelFile]] = {}

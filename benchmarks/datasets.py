@@ -118,8 +118,8 @@ def _key(set_name: str, image: Path) -> str:
 def find_data_dir() -> Path | None:
     """The ``shared/data`` folder: ``$CPUOCR_DATA_DIR``, else ``../shared/data`` beside the repo.
 
-    The repository root is searched from this file's location (an editable install) and from
-    the working directory upwards. Returns None when nothing is found.
+    The repository root is searched from this file's location (``benchmarks/`` in the
+    repository) and from the working directory upwards. Returns None when nothing is found.
     """
     env = os.environ.get(DATA_DIR_ENV)
     if env:

@@ -1,21 +1,23 @@
 """Int8 static quantisation of a preset's detector or recogniser (QDQ, per-channel weights).
 
-Calibration inputs are made by the engine's own code from the *calibration slice* of the dev
-sets (:func:`cpuocr.tools.datasets.split_items` with ``part="calib"``), never from the items an
-fp32-vs-int8 comparison scores:
+A developer tool: it needs the ``onnx`` package (the ``dev`` extra) and the dev sets, and it is
+not part of the cpuocr wheel. Calibration inputs are made by the engine's own code from the
+*calibration slice* of the dev sets (:func:`benchmarks.datasets.split_items` with
+``part="calib"``), never from the items an fp32-vs-int8 comparison scores:
 
 - detector: each page image is loaded, preprocessed, resized by
-  :func:`cpuocr.detection.plan_resize` and normalised by :func:`cpuocr.detection.normalize_det`,
-  exactly as :class:`cpuocr.detection.TextDetector` does;
+  :func:`cpuocr._engine.detection.plan_resize` and normalised by
+  :func:`cpuocr._engine.detection.normalize_det`, exactly as
+  :class:`cpuocr._engine.detection.TextDetector` does;
 - recogniser: line crops (the line sets' images, and the fp32 detector's regions of the page
-  images cut by :func:`cpuocr.geometry.crop_quad`) are batched by
-  :class:`cpuocr.recognition.TextRecognizer` itself; the batches it sends to the model are
-  recorded and replayed.
+  images cut by :func:`cpuocr._engine.geometry.crop_quad`) are batched by
+  :class:`cpuocr._engine.recognition.TextRecognizer` itself; the batches it sends to the model
+  are recorded and replayed.
 
 The quantised file keeps the fp32 model's ``metadata_props`` (the recogniser's charset is read
-from its ``character`` key). Usage::
+from its ``character`` key). Usage, from the repository root::
 
-    python -m cpuocr.tools.quantize --model rec --out models-int8 --method percentile
+    .venv/bin/python -m benchmarks.quantize --model rec --out models-int8 --method percentile
 """
 
 from __future__ import annotations
@@ -41,15 +43,16 @@ from onnxruntime.quantization import (
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from .._engine import models as model_store
-from .._engine.config import EngineConfig
-from .._engine.detection import TextDetector, normalize_det, plan_resize
-from .._engine.geometry import crop_quad
-from .._engine.imaging import load_image
-from .._engine.orientation import is_vertical, turn_upright_vertical
-from .._engine.preprocess import apply_preprocess
-from .._engine.recognition import TextRecognizer
-from .._engine.runtime import OnnxModel, RuntimeConfig
+from cpuocr._engine import models as model_store
+from cpuocr._engine.config import EngineConfig
+from cpuocr._engine.detection import TextDetector, normalize_det, plan_resize
+from cpuocr._engine.geometry import crop_quad
+from cpuocr._engine.imaging import load_image
+from cpuocr._engine.orientation import is_vertical, turn_upright_vertical
+from cpuocr._engine.preprocess import apply_preprocess
+from cpuocr._engine.recognition import TextRecognizer
+from cpuocr._engine.runtime import OnnxModel, RuntimeConfig
+
 from .datasets import SETS, available_sets, find_data_dir, load_dataset, split_items
 
 Role = Literal["det", "rec"]
@@ -307,7 +310,7 @@ def quantize_model(opts: QuantizeOptions, out_dir: Path, data_dir: Path | None =
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cpuocr.tools.quantize", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.quantize", description=__doc__)
     parser.add_argument("--model", choices=("det", "rec"), required=True)
     parser.add_argument("--out", type=Path, required=True, help="folder for the int8 file")
     parser.add_argument("--preset", default="default", choices=sorted(model_store.PRESETS))
