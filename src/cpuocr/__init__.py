@@ -1,7 +1,17 @@
-"""cpuocr: CPU-first Chinese/English OCR (library, CLI, REST API and Web UI over one engine)."""
+"""cpuocr: CPU-first Chinese/English OCR (library, CLI, REST API and Web UI over one engine).
+
+This module is the whole public API: everything in ``__all__``, documented in the README. Every
+other module is private (``cpuocr._engine``, ``cpuocr._serving``, ``cpuocr._cli``, ...) and may
+change without notice; the exception tree is drawn in ``cpuocr.errors``.
+"""
 
 from ._deadline import Deadline
+from ._engine.config import EngineConfig
+from ._engine.detection import DetectionConfig
+from ._engine.orientation import OrientationConfig
 from ._engine.pipeline import OCR
+from ._engine.recognition import RecognitionConfig
+from ._engine.runtime import RuntimeConfig
 from ._types import Line, OCRResult
 from .errors import (
     ConfigError,
@@ -22,14 +32,25 @@ __all__ = [
     "CpuocrError",
     "Deadline",
     "DeadlineExceeded",
+    "DetectionConfig",
+    "EngineConfig",
     "ImageTooLarge",
     "InvalidImage",
     "Line",
     "ModelChecksumMismatch",
     "ModelNotFound",
     "OCRResult",
+    "OrientationConfig",
     "ProcessingFailed",
+    "RecognitionConfig",
+    "RuntimeConfig",
     "UnsupportedFormat",
     "WorkLimitExceeded",
 ]
 __version__ = "0.1.0"
+
+# Public names say where users import them from (in reprs, tracebacks and pickles), not the
+# private module that happens to define them today.
+for _name in __all__:
+    globals()[_name].__module__ = "cpuocr"
+del _name

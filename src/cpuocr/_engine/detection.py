@@ -16,7 +16,8 @@ import numpy as np
 import pyclipper
 
 from .geometry import ScaleTransform, order_quad
-from .runtime import Model, to_planar
+from .normalize import to_planar
+from .runtime import Model
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,15 @@ class TextDetector:
         self.model = model
         self.config = config or DetectionConfig()
 
-    def probability_map(self, image: np.ndarray) -> tuple[np.ndarray, ScaleTransform]:
+    def prepare(self, image: np.ndarray) -> tuple[np.ndarray, ScaleTransform]:
+        """The detector's input for a preprocessed BGR image, and the resize to undo."""
         h, w = image.shape[:2]
         transform = plan_resize(w, h, self.config)
-        resized = transform.apply(image)
-        out = self.model.run(normalize_det(resized))
+        return normalize_det(transform.apply(image)), transform
+
+    def probability_map(self, image: np.ndarray) -> tuple[np.ndarray, ScaleTransform]:
+        batch, transform = self.prepare(image)
+        out = self.model.run(batch)
         return out[0, 0], transform
 
     def __call__(self, image: np.ndarray) -> list[np.ndarray]:

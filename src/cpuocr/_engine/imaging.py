@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import functools
 import io
 import re
 import struct
@@ -305,11 +306,13 @@ def _check_decode_memory(img: Image.Image, work: _DecodeWork, max_decode_bytes: 
         )
 
 
+@functools.cache
 def _silence_libtiff_errors() -> None:
     """libtiff prints its decode errors ("LZWDecode: Not enough data at scanline 0") straight to
     the process's stderr, where they break the CLI's one-line-per-bad-file contract; PIL raises
     an OSError for the same failure anyway (→ InvalidImage). Unset libtiff's error handler in the
-    copy PIL loaded. Best effort: without it only the extra stderr line comes back."""
+    copy PIL loaded. Best effort: without it only the extra stderr line comes back. Done once, at
+    the first decode (not at import: importing cpuocr touches no C library's global state)."""
     try:
         from PIL import TiffImagePlugin  # noqa: F401  (loads PIL's _imaging and its libtiff)
 
@@ -322,9 +325,6 @@ def _silence_libtiff_errors() -> None:
             libtiff.TIFFSetErrorHandler(None)
     except (OSError, AttributeError):
         pass
-
-
-_silence_libtiff_errors()
 
 
 @contextlib.contextmanager
@@ -342,6 +342,7 @@ def _quiet_pil() -> Iterator[None]:
 def _open(data: bytes) -> Image.Image:
     if not data:
         raise InvalidImage("the file is empty (0 bytes)")
+    _silence_libtiff_errors()
     try:
         with _quiet_pil():
             return Image.open(io.BytesIO(data), formats=DECODABLE_FORMATS)

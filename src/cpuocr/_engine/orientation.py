@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .runtime import Model, to_planar
+from .normalize import to_planar
+from .runtime import Model
 
 
 @dataclass(frozen=True)
@@ -42,18 +43,23 @@ class LineOrientationClassifier:
         self.model = model
         self.config = config or OrientationConfig()
 
-    def probabilities_180(self, crops: Sequence[np.ndarray]) -> np.ndarray:
-        """P(180°) for each crop."""
+    def prepare(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """The classifier's input batch for line crops: each resized to the input height, at
+        most the input width, zero-padded on the right."""
         cfg = self.config
-        if not crops:
-            return np.zeros(0, dtype=np.float32)
         batch = np.zeros((len(crops), 3, cfg.input_height, cfg.input_width), dtype=np.float32)
         for i, crop in enumerate(crops):
             h, w = crop.shape[:2]
             rw = min(cfg.input_width, max(1, round(w * cfg.input_height / max(1, h))))
             resized = cv2.resize(crop, (rw, cfg.input_height))
             batch[i, :, :, :rw] = to_planar(resized)
-        probs = self.model.run(batch)
+        return batch
+
+    def probabilities_180(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """P(180°) for each crop."""
+        if not crops:
+            return np.zeros(0, dtype=np.float32)
+        probs = self.model.run(self.prepare(crops))
         return np.asarray(probs[:, 1], dtype=np.float32)
 
     def page_is_upside_down(self, crops: Sequence[np.ndarray]) -> bool:

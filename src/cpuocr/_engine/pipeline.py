@@ -11,23 +11,22 @@ import dataclasses
 import logging
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
+import cv2
 import numpy as np
 
 from .._deadline import Deadline
 from .._types import Line, OCRResult, Quad
 from ..errors import CpuocrError, ProcessingFailed, WorkLimitExceeded
-from . import models as model_store
 from .assemble import reading_order
 from .config import EngineConfig
-from .detection import TextDetector
+from .factory import Stages, build_stages
 from .geometry import crop_quad, rotate_quad_frame
 from .imaging import ImageSource, load_image
-from .orientation import LineOrientationClassifier, is_vertical, turn_upright_vertical
+from .orientation import is_vertical, turn_upright_vertical
 from .preprocess import apply_preprocess, check_mode, classic_stages
-from .recognition import TextRecognizer, check_columns, line_columns
-from .runtime import TRIM_AFTER_PIXELS, load_model, trim_freed_memory
+from .recognition import check_columns, line_columns
+from .runtime import TRIM_AFTER_PIXELS, trim_freed_memory
 
 log = logging.getLogger("cpuocr")
 
@@ -37,6 +36,10 @@ class OCR:
 
     >>> ocr = OCR()                       # the default preset
     >>> ocr("invoice.jpg").text           # doctest: +SKIP
+
+    ``OCR(config=...)`` builds its stages from an :class:`EngineConfig` (see ``factory.py``);
+    ``OCR(config=..., stages=...)`` composes stages built elsewhere. Use it as a context manager,
+    or call :meth:`close`, to stop its threads.
     """
 
     def __init__(
@@ -45,6 +48,7 @@ class OCR:
         *,
         threads: int | None = None,
         config: EngineConfig | None = None,
+        stages: Stages | None = None,
     ) -> None:
         cfg = config or EngineConfig()
         if preset is not None:
@@ -54,52 +58,72 @@ class OCR:
                 cfg, runtime=dataclasses.replace(cfg.runtime, threads=threads)
             )
         self.config = cfg
-        spec = model_store.get_preset(cfg.preset)
-        directory = cfg.model_dir
+        self.stages = stages if stages is not None else build_stages(cfg)
+        self.runtime = self.stages.runtime  # what the models were loaded with
+        self.detector = self.stages.detector
+        self.recognizer = self.stages.recognizer
+        self.classifier = self.stages.classifier
 
-        def resolve(custom: Path | None, file: model_store.ModelFile) -> Path:
-            return custom if custom is not None else model_store.locate(file, directory)
+    def close(self) -> None:
+        """Stop the engine's threads; calls after it still work, one batch at a time."""
+        self.stages.close()
 
-        runtime = dataclasses.replace(
-            cfg.runtime,
-            backend=cfg.runtime.backend or spec.backend,
-            precision=cfg.runtime.precision or spec.precision,
-        )
-        self.runtime = runtime  # what the models were loaded with (the preset's backend filled in)
-        self.detector = TextDetector(
-            load_model(resolve(cfg.det_model, spec.det), runtime), cfg.detection
-        )
-        # On ONNX Runtime, recognition runs its batches side by side, one thread each (measured
-        # faster than intra-op threads on its small tensors); detection keeps intra-op threads.
-        # OpenVINO spreads one batch over the cores well, so it gets no side-by-side pool.
-        threads = runtime.intra_op_threads()
-        rec_path = resolve(cfg.rec_model, spec.rec)
-        side_by_side = threads > 1 and runtime.backend == "onnxruntime"
-        single = dataclasses.replace(runtime, threads=1)
-        self.recognizer = TextRecognizer(
-            load_model(rec_path, runtime),
-            cfg.recognition,
-            cfg.rec_charset,
-            parallel_model=load_model(rec_path, single) if side_by_side else None,
-            parallel_batches=threads,
-        )
-        self.classifier = (
-            LineOrientationClassifier(
-                load_model(model_store.locate(spec.cls, directory), runtime), cfg.orientation
-            )
-            if spec.cls is not None and cfg.use_cls
-            else None
-        )
+    def __enter__(self) -> OCR:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def warm_up(self) -> None:
+        """One tiny detection and one recognition, so that the first real call does not pay for
+        the runtime's lazy initialisation (tens to hundreds of milliseconds)."""
+        canvas = np.full((64, 256, 3), 255, np.uint8)
+        cv2.putText(canvas, "cpuocr 123", (8, 44), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 2)
+        self(canvas, det=True, preprocess="none")
+        self(canvas, det=False, preprocess="none")
 
     def load(self, source: ImageSource) -> np.ndarray:
         return load_image(
             source, max_pixels=self.config.max_pixels, max_bytes=self.config.max_bytes
         )
 
+    def prepare(self, source: ImageSource, preprocess: str | None = None) -> np.ndarray:
+        """The image the stages read: ``source`` loaded (the limits applied) and preprocessed
+        (``preprocess`` or the engine's mode)."""
+        mode = check_mode(preprocess or self.config.preprocess)
+        with _engine_errors():
+            return self._preprocess(self.load(source), source, mode)
+
+    @staticmethod
+    def _preprocess(image: np.ndarray, source: ImageSource, mode: str) -> np.ndarray:
+        # The caller's own array is never written to; a copy the engine made may be.
+        owned = not (isinstance(source, np.ndarray) and np.may_share_memory(image, source))
+        return apply_preprocess(image, mode, inplace=owned)
+
     def preprocess_stages(self, source: ImageSource) -> dict[str, np.ndarray]:
         """Images of each preprocessing stage, for inspection (the Web UI preview)."""
         with _engine_errors():
             return classic_stages(self.load(source))
+
+    def line_crops(self, prepared: np.ndarray) -> list[np.ndarray]:
+        """The crops the recogniser reads for a prepared page (:meth:`prepare`): the detected
+        regions cut out and turned upright."""
+        with _engine_errors():
+            crops = [crop_quad(prepared, q) for q in self.detector(prepared)]
+            return self._upright(crops, page=True)[0]
+
+    def _upright(
+        self, crops: list[np.ndarray], *, page: bool
+    ) -> tuple[list[np.ndarray], list[bool], bool]:
+        """Vertical crops turned to run left to right; on a ``page``, every crop turned 180° when
+        the page vote says it is upside down. Returns the crops, which were vertical, and the
+        vote."""
+        vertical = [is_vertical(c, self.config.orientation) for c in crops]
+        crops = [turn_upright_vertical(c) if v else c for c, v in zip(crops, vertical, strict=True)]
+        flipped = bool(page and self.classifier and self.classifier.page_is_upside_down(crops))
+        if flipped:
+            crops = [np.ascontiguousarray(c[::-1, ::-1]) for c in crops]
+        return crops, vertical, flipped
 
     def check_work(self, width: int, height: int, *, det: bool) -> None:
         """Raise WorkLimitExceeded when reading a ``width`` × ``height`` image would be over the
@@ -158,9 +182,7 @@ class OCR:
         self.check_work(width, height, det=det)
         lap("load")
         check("preprocessing")
-        # The caller's own array is never written to; a copy the engine made may be.
-        owned = not (isinstance(source, np.ndarray) and np.may_share_memory(image, source))
-        prepared = apply_preprocess(image, mode, inplace=owned)
+        prepared = self._preprocess(image, source, mode)
         del image  # only ``prepared`` is read from here on
         lap("preprocess")
 
@@ -173,11 +195,7 @@ class OCR:
         check("orientation")
 
         crops = [crop_quad(prepared, q) if det else prepared for q in quads]
-        vertical = [is_vertical(c, self.config.orientation) for c in crops]
-        crops = [turn_upright_vertical(c) if v else c for c, v in zip(crops, vertical, strict=True)]
-        flipped = bool(det and self.classifier and self.classifier.page_is_upside_down(crops))
-        if flipped:
-            crops = [np.ascontiguousarray(c[::-1, ::-1]) for c in crops]
+        crops, vertical, flipped = self._upright(crops, page=det)
         lap("orient")
 
         check("recognition")
@@ -195,9 +213,10 @@ class OCR:
             Line(decoded[keep[j]].text.strip(), decoded[keep[j]].score, _as_quad(quads[keep[j]]))
             for j in reading_order(upright)
         )
+        lap("assemble")
         if det or width * height >= TRIM_AFTER_PIXELS:
             trim_freed_memory()
-        lap("assemble")
+            lap("trim")
         total = (time.perf_counter() - started) * 1000.0
         return OCRResult(lines, width, height, total, timings)
 

@@ -41,7 +41,6 @@ def check_mode(mode: str) -> str:
 class ImageStats:
     contrast: float  # std of the gray levels
     brightness: float  # mean gray level
-    sharpness: float  # variance of the Laplacian
 
 
 def measure(image: np.ndarray) -> ImageStats:
@@ -51,8 +50,7 @@ def measure(image: np.ndarray) -> ImageStats:
     step = max(1, int(max(h, w) / 512))
     small = gray[::step, ::step]
     mean, std = cv2.meanStdDev(small)
-    sharp = float(cv2.Laplacian(small, cv2.CV_32F).var())
-    return ImageStats(float(std[0, 0]), float(mean[0, 0]), sharp)
+    return ImageStats(float(std[0, 0]), float(mean[0, 0]))
 
 
 def enhance_auto(image: np.ndarray, *, inplace: bool = False) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +14,8 @@ import numpy as np
 
 from .._deadline import Deadline
 from ..errors import ModelNotFound, WorkLimitExceeded
-from .runtime import Model, to_planar
+from .normalize import to_planar
+from .runtime import Model
 
 
 @dataclass(frozen=True)
@@ -136,12 +137,17 @@ class TextRecognizer:
         if isinstance(fixed_h, int) and fixed_h != self.config.height:
             self.config = RecognitionConfig(**{**self.config.__dict__, "height": fixed_h})
 
-    def __call__(
-        self, crops: Sequence[np.ndarray], deadline: Deadline | None = None
-    ) -> list[Decoded]:
-        """Read each BGR crop as one line of text (left to right). Raises WorkLimitExceeded
-        before any work when the crops are over the caps, and DeadlineExceeded between batches
-        once ``deadline`` has passed."""
+    def close(self) -> None:
+        """Stop the side-by-side threads (idempotent; the recogniser runs batches one after
+        another afterwards)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    def plan(self, crops: Sequence[np.ndarray]) -> tuple[list[_Piece], list[list[int]]]:
+        """The pieces the crops are read as (wide lines split) and the batches of piece indices,
+        narrowest first. Raises WorkLimitExceeded before any work when the crops are over the
+        caps."""
         cfg = self.config
         check_columns([resized_width(c, cfg.height) for c in crops], cfg)
         pieces = [piece for i, crop in enumerate(crops) for piece in self._split(i, crop)]
@@ -160,14 +166,38 @@ class TextRecognizer:
                 end = start + _floor_pow2(end - start)  # few distinct batch shapes
             batches.append(order[start:end])
             start = end
+        return pieces, batches
 
-        if self._pool is not None and self._parallel_model is not None and len(batches) > 1:
+    def prepare(self, pieces: Sequence[_Piece], step: int = 1) -> tuple[np.ndarray, int]:
+        """The input batch of ``pieces`` (each resized to the input height and normalised,
+        zero-padded on the right to the widest, rounded up to ``step``) and its width."""
+        cfg = self.config
+        batch_w = _round_up(max(cfg.min_width, *(p.width for p in pieces)), step)
+        batch = np.zeros((len(pieces), 3, cfg.height, batch_w), dtype=np.float32)
+        for j, p in enumerate(pieces):
+            batch[j, :, :, : p.width] = _prepare(p.image, cfg.height, p.width)
+        return batch, batch_w
+
+    def batches(self, crops: Sequence[np.ndarray]) -> Iterator[np.ndarray]:
+        """The input batches :meth:`__call__` would run for ``crops``, in order (for calibration
+        and measurement: the same tensors the model sees)."""
+        pieces, plan = self.plan(crops)
+        for ids in plan:
+            yield self.prepare([pieces[k] for k in ids], self.model.shape_step)[0]
+
+    def __call__(
+        self, crops: Sequence[np.ndarray], deadline: Deadline | None = None
+    ) -> list[Decoded]:
+        """Read each BGR crop as one line of text (left to right). Raises WorkLimitExceeded
+        before any work when the crops are over the caps, and DeadlineExceeded between batches
+        once ``deadline`` has passed."""
+        pieces, batches = self.plan(crops)
+        pool = self._pool
+        if pool is not None and self._parallel_model is not None and len(batches) > 1:
             # Small recognition batches use cores better side by side (one ONNX Runtime thread
             # each) than one after another with intra-op threads; sessions are thread-safe.
             model = self._parallel_model
-            results = list(
-                self._pool.map(lambda ids: self._run(model, pieces, ids, deadline), batches)
-            )
+            results = list(pool.map(lambda ids: self._run(model, pieces, ids, deadline), batches))
         else:
             results = [self._run(self.model, pieces, ids, deadline) for ids in batches]
         decoded: list[Decoded] = [Decoded("", 0.0)] * len(pieces)
@@ -181,12 +211,8 @@ class TextRecognizer:
     ) -> list[Decoded]:
         if deadline is not None:
             deadline.check("a recognition batch")
-        cfg = self.config
         pieces = [all_pieces[k] for k in ids]
-        batch_w = _round_up(max(cfg.min_width, *(p.width for p in pieces)), model.shape_step)
-        batch = np.zeros((len(pieces), 3, cfg.height, batch_w), dtype=np.float32)
-        for j, p in enumerate(pieces):
-            batch[j, :, :, : p.width] = _prepare(p.image, cfg.height, p.width)
+        batch, batch_w = self.prepare(pieces, model.shape_step)
         probs = model.run(batch)
         steps = probs.shape[1]
         out = []
