@@ -40,7 +40,7 @@ def load_by_path(name: str, path: Path) -> ModuleType:
 
 
 load_by_path("cpuocr_tests_live_server", TESTS / "serving" / "live_server.py")
-load_by_path("cpuocr_loadtest", TESTS.parent / "scripts" / "loadtest.py")
+load_by_path("cpuocr_loadtest", TESTS / "load" / "loadclient.py")
 
 
 # -- Tiers ----------------------------------------------------------------------------------------

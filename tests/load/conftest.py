@@ -1,5 +1,5 @@
 """Fixtures of the load, soak and fault tests: real servers (``python -m cpuocr serve``) on
-loopback ports, driven by scripts/loadtest.py."""
+loopback ports, driven by the load client (tests/load/loadclient.py)."""
 
 from __future__ import annotations
 
