@@ -16,7 +16,10 @@ from starlette.requests import Request
 
 from cpuocr import errors as engine_errors
 from cpuocr._deadline import Deadline
+from cpuocr._engine.config import EngineConfig
+from cpuocr._engine.imaging import DEFAULT_MAX_PIXELS
 from cpuocr._engine.preprocess import MODES
+from cpuocr._engine.runtime import RuntimeConfig
 from cpuocr._serving import create_app
 from cpuocr._serving.cache import ResultCache
 from cpuocr._serving.cli import add_serve_arguments
@@ -50,8 +53,9 @@ MB = 1024 * 1024
 def test_defaults() -> None:
     cfg = ServeConfig()
     assert (cfg.host, cfg.port, cfg.workers) == ("127.0.0.1", 5000, 1)
-    assert cfg.max_upload_bytes == 20 * MB and cfg.max_pixels == 40_000_000
+    assert cfg.max_upload_bytes == 20 * MB and cfg.max_pixels == DEFAULT_MAX_PIXELS
     assert cfg.cache_mb == 64 and cfg.api_key is None and cfg.cors_origins == ()
+    assert cfg.engine == EngineConfig() and cfg.preset == "default" and cfg.threads is None
 
 
 def test_flags_win_over_environment_and_environment_over_defaults() -> None:
@@ -64,6 +68,32 @@ def test_flags_win_over_environment_and_environment_over_defaults() -> None:
     assert cfg.host == "127.0.0.1"  # an empty variable counts as unset
 
 
+def test_engine_settings_keep_flag_over_environment_over_default() -> None:
+    env = {
+        "CPUOCR_PRESET": "fast",
+        "CPUOCR_THREADS": "3",
+        "CPUOCR_MAX_PIXELS": "5000",
+        "CPUOCR_PREPROCESS": "none",
+        "CPUOCR_MODEL_DIR": "/opt/models",
+    }
+    from_env = ServeConfig.from_sources(argparse.Namespace(), env)
+    assert (from_env.preset, from_env.threads, from_env.max_pixels) == ("fast", 3, 5000)
+    assert from_env.engine.preprocess == "none"  # a variable only: no serve flag
+    assert str(from_env.engine.model_dir) == "/opt/models"
+    flags = argparse.Namespace(preset="int8", threads="2", max_pixels="7000")
+    cfg = ServeConfig.from_sources(flags, env)
+    assert (cfg.preset, cfg.threads, cfg.max_pixels) == ("int8", 2, 7000)
+    assert cfg.engine.preprocess == "none"
+    default = ServeConfig.from_sources(argparse.Namespace(), {})
+    assert default.engine == EngineConfig()
+
+
+def test_the_engine_config_is_resolved_with_the_slot_threads_and_upload_limit() -> None:
+    cfg = ServeConfig(max_upload_bytes=3 * MB).resolved(cores=4)
+    assert cfg.engine.runtime.threads == cfg.threads == 2
+    assert cfg.engine.max_bytes == 3 * MB
+
+
 @pytest.mark.parametrize(
     ("env", "needle"),
     [
@@ -74,6 +104,11 @@ def test_flags_win_over_environment_and_environment_over_defaults() -> None:
         ({"CPUOCR_WARMUP": "perhaps"}, "CPUOCR_WARMUP"),
         ({"CPUOCR_LOG_LEVEL": "loud"}, "valid"),
         ({"CPUOCR_MAX_UPLOAD_MB": "nan"}, "CPUOCR_MAX_UPLOAD_MB"),
+        ({"CPUOCR_THREADS": "two"}, "CPUOCR_THREADS"),
+        ({"CPUOCR_THREADS": "0"}, "threads"),
+        ({"CPUOCR_PRESET": "huge"}, "valid presets"),
+        ({"CPUOCR_PREPROCESS": "sharpen"}, "valid modes"),
+        ({"CPUOCR_MAX_PIXELS": "0"}, "max_pixels"),
     ],
 )
 def test_bad_values_fail_loudly(env: dict[str, str], needle: str) -> None:
@@ -81,16 +116,15 @@ def test_bad_values_fail_loudly(env: dict[str, str], needle: str) -> None:
         ServeConfig.from_env(env)
 
 
-def test_every_setting_round_trips_through_the_environment() -> None:
+def test_every_setting_round_trips_through_its_flag() -> None:
+    """What the help shows as a default (``render``) reads back as the same value."""
     cfg = ServeConfig(
         host="0.0.0.0",
         port=5123,
         workers=2,
         slots=3,
-        threads=1,
         queue_size=0,
         max_upload_bytes=5 * MB + 17,
-        max_pixels=1234,
         max_batch_images=4,
         cache_mb=0.5,
         request_timeout_s=2.5,
@@ -99,9 +133,14 @@ def test_every_setting_round_trips_through_the_environment() -> None:
         cors_origins=("http://a.example", "http://b.example"),
         log_level="debug",
         warmup=False,
+        engine=EngineConfig(preset="fast", max_pixels=1234, runtime=RuntimeConfig(threads=1)),
     )
-    assert ServeConfig.from_env(cfg.to_env()) == cfg
-    assert {s.field for s in SETTINGS} == set(ServeConfig.__dataclass_fields__)
+    values = {s.field: (s, getattr(cfg, s.field)) for s in SETTINGS}
+    flags = {name: s.render(value) for name, (s, value) in values.items() if value is not None}
+    assert ServeConfig.from_sources(argparse.Namespace(**flags), {}) == cfg
+    serve_fields = {s.field for s in SETTINGS if not s.engine} | {"engine"}
+    assert serve_fields == set(ServeConfig.__dataclass_fields__)
+    assert {s.field for s in SETTINGS if s.engine} == {"preset", "threads", "max_pixels"}
 
 
 @pytest.mark.parametrize(
@@ -119,7 +158,8 @@ def test_every_setting_round_trips_through_the_environment() -> None:
 def test_slots_times_threads_fit_the_cores(
     cores: int, workers: int, slots: int | None, threads: int | None, expect: tuple[int, int]
 ) -> None:
-    cfg = ServeConfig(workers=workers, slots=slots, threads=threads).resolved(cores)
+    engine = EngineConfig(runtime=RuntimeConfig(threads=threads))
+    cfg = ServeConfig(workers=workers, slots=slots, engine=engine).resolved(cores)
     assert (cfg.slots, cfg.threads) == expect
     assert cfg.slots is not None and cfg.threads is not None
     assert cfg.slots * cfg.threads <= max(1, cores // workers)

@@ -37,12 +37,12 @@ def _ocr_parser() -> argparse.ArgumentParser:
 
 def _run_ocr(argv: Sequence[str]) -> int:
     args = _ocr_parser().parse_args(argv)
-    from .._engine.config import engine_config_from_env
+    from .._engine.config import EngineConfig
     from .._engine.pipeline import OCR
 
     try:
         ocr = OCR(
-            config=engine_config_from_env(preset=args.preset, preprocess=args.preprocess),
+            config=EngineConfig.from_env(preset=args.preset, preprocess=args.preprocess),
             threads=args.threads,
         )
     except ModelNotFound as exc:
@@ -83,17 +83,19 @@ def _run_ocr(argv: Sequence[str]) -> int:
 
 def _run_models(argv: Sequence[str]) -> int:
     from .._engine import models
+    from .._engine.config import EngineConfig
 
     p = argparse.ArgumentParser(prog="cpuocr models", description="Manage model files.")
     p.add_argument("action", choices=["install", "list", "verify"])
     args = p.parse_args(argv)
+    directory = EngineConfig.from_env().model_dir
     if args.action == "install":
-        models.install_models()
+        models.install_models(directory)
         return EXIT_OK
     status = EXIT_OK
     for m in models.MODEL_FILES.values():
         try:
-            path = models.locate(m, verify=args.action == "verify")
+            path = models.locate(m, directory, verify=args.action == "verify")
             print(f"ok       {path}")
         except ModelNotFound as exc:
             print(f"missing  {exc}")

@@ -1,8 +1,15 @@
-"""Engine configuration as data: frozen dataclasses, built in one place from the environment."""
+"""Engine configuration as data: frozen dataclasses, built in one place from the environment.
+
+:meth:`EngineConfig.from_env` is the only code that reads the engine's variables
+(:data:`PRESET_ENV`, :data:`PREPROCESS_ENV`, :data:`THREADS_ENV`, :data:`MAX_PIXELS_ENV`,
+:data:`MODEL_DIR_ENV`); every door (the command line, the service) builds its config through it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +22,12 @@ from .preprocess import check_mode
 from .recognition import RecognitionConfig
 from .runtime import RuntimeConfig
 
+PRESET_ENV = "CPUOCR_PRESET"
+PREPROCESS_ENV = "CPUOCR_PREPROCESS"
+THREADS_ENV = "CPUOCR_THREADS"  # RuntimeConfig.threads
+MAX_PIXELS_ENV = "CPUOCR_MAX_PIXELS"
+MODEL_DIR_ENV = "CPUOCR_MODEL_DIR"
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -24,7 +37,7 @@ class EngineConfig:
     drop_score: float = 0.5  # lines less confident than this are dropped (det=True only)
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_bytes: int | None = DEFAULT_MAX_BYTES
-    model_dir: Path | None = None
+    model_dir: Path | None = None  # None: models.model_dir()'s default
     det_model: Path | None = None  # custom model files override the preset's
     rec_model: Path | None = None
     rec_charset: Path | None = None
@@ -41,32 +54,51 @@ class EngineConfig:
         if self.max_pixels <= 0:
             raise ConfigError("max_pixels must be positive")
 
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: object
+    ) -> EngineConfig:
+        """The configuration from ``CPUOCR_PRESET``, ``CPUOCR_PREPROCESS``, ``CPUOCR_THREADS``,
+        ``CPUOCR_MAX_PIXELS`` and ``CPUOCR_MODEL_DIR`` (of ``environ``, else ``os.environ``; a
+        variable set to blanks counts as unset) over the defaults, and explicit ``overrides``
+        (fields of this class, or ``threads`` for ``runtime.threads``; None: not given) over both.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name, key in ((PRESET_ENV, "preset"), (PREPROCESS_ENV, "preprocess")):
+            text = _env_text(env, name)
+            if text is not None:
+                values[key] = text
+        max_pixels = _env_int(env, MAX_PIXELS_ENV)
+        if max_pixels is not None:
+            values["max_pixels"] = max_pixels
+        model_dir = _env_text(env, MODEL_DIR_ENV)
+        if model_dir is not None:
+            values["model_dir"] = Path(model_dir).expanduser()
+        env_threads = _env_int(env, THREADS_ENV)
+        if env_threads is not None:
+            values["runtime"] = RuntimeConfig(threads=env_threads)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        threads = values.pop("threads", None)
+        if threads is not None:
+            runtime = values.get("runtime", RuntimeConfig())
+            assert isinstance(runtime, RuntimeConfig) and isinstance(threads, int)
+            values["runtime"] = dataclasses.replace(runtime, threads=threads)
+        return cls(**values)  # type: ignore[arg-type]
 
-def _env_int(name: str) -> int | None:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
+
+def _env_text(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return None
+    return raw.strip()
+
+
+def _env_int(env: Mapping[str, str], name: str) -> int | None:
+    text = _env_text(env, name)
+    if text is None:
         return None
     try:
-        return int(raw)
+        return int(text)
     except ValueError:
-        raise ConfigError(f"{name} must be an integer, not {raw!r}") from None
-
-
-def engine_config_from_env(**overrides: object) -> EngineConfig:
-    """EngineConfig from ``CPUOCR_PRESET``, ``CPUOCR_PREPROCESS``, ``CPUOCR_THREADS``,
-    ``CPUOCR_MAX_PIXELS``, ``CPUOCR_MODEL_DIR``; explicit ``overrides`` (not None) win."""
-    values: dict[str, object] = {}
-    if os.environ.get("CPUOCR_PRESET"):
-        values["preset"] = os.environ["CPUOCR_PRESET"]
-    if os.environ.get("CPUOCR_PREPROCESS"):
-        values["preprocess"] = os.environ["CPUOCR_PREPROCESS"]
-    threads = _env_int("CPUOCR_THREADS")
-    if threads is not None:
-        values["runtime"] = RuntimeConfig(threads=threads)
-    max_pixels = _env_int("CPUOCR_MAX_PIXELS")
-    if max_pixels is not None:
-        values["max_pixels"] = max_pixels
-    if os.environ.get("CPUOCR_MODEL_DIR"):
-        values["model_dir"] = Path(os.environ["CPUOCR_MODEL_DIR"])
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return EngineConfig(**values)  # type: ignore[arg-type]
+        raise ConfigError(f"{name}: expected an integer, got {env[name]!r}") from None

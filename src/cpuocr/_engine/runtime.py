@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import math
 import os
 import queue
 from dataclasses import dataclass
@@ -35,11 +36,61 @@ class RuntimeConfig:
         return available_cores()
 
 
-def available_cores() -> int:
+#: Where Linux mounts the cgroup file system (v2: the unified hierarchy; v1: one folder per
+#: controller). Inside a container it is the container's own cgroup.
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def available_cores(cgroup_root: Path | None = None) -> int:
+    """CPUs this process may use: its affinity mask (``taskset``, ``docker run --cpuset-cpus``),
+    capped by the cgroup's CPU quota (``docker run --cpus``, a Kubernetes CPU limit), at least 1.
+    ``cgroup_root``: where the cgroup file system is (default :data:`CGROUP_ROOT`).
+
+    A fractional quota is rounded down (1.5 CPUs → 1): the quota is CPU time per period for the
+    whole cgroup, so two threads busy on 1.5 CPUs are throttled for the rest of every period, and
+    a parallel step waits for its slowest, throttled thread; threads that fit the quota are not.
+    """
     try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - non-Linux
-        return max(1, os.cpu_count() or 1)
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    quota = cgroup_cpu_quota(cgroup_root)
+    if quota is not None:
+        cores = min(cores, math.floor(quota))
+    return max(1, cores)
+
+
+def cgroup_cpu_quota(cgroup_root: Path | None = None) -> float | None:
+    """The cgroup's CPU quota in CPUs (quota / period), or None when there is none or it cannot be
+    read. cgroup v2: ``cpu.max`` ("QUOTA PERIOD", or "max PERIOD" for none); v1:
+    ``cpu.cfs_quota_us`` (-1 for none) over ``cpu.cfs_period_us`` in the ``cpu`` controller."""
+    if cgroup_root is None:
+        cgroup_root = CGROUP_ROOT
+    try:
+        fields = (cgroup_root / "cpu.max").read_text().split()
+    except OSError:
+        pass
+    else:
+        if len(fields) < 2 or fields[0] == "max":
+            return None
+        return _quota(fields[0], fields[1])
+    for controller in ("cpu", "cpu,cpuacct"):
+        folder = cgroup_root / controller
+        try:
+            quota = (folder / "cpu.cfs_quota_us").read_text()
+            period = (folder / "cpu.cfs_period_us").read_text()
+        except OSError:
+            continue
+        return _quota(quota, period)
+    return None
+
+
+def _quota(quota: str, period: str) -> float | None:
+    try:
+        q, p = int(quota), int(period)
+    except ValueError:
+        return None
+    return q / p if q > 0 and p > 0 else None
 
 
 # glibc's malloc raises its mmap threshold to the size of each large block it frees (up to 32 MB),

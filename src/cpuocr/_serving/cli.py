@@ -7,6 +7,12 @@ inference in a native library cannot be interrupted, and Python would wait for i
 ``--workers N`` the supervisor closes its copy of the listening socket on the signal, so new
 connections are refused instead of queueing where no worker takes them, and each worker asks the
 kernel for SIGTERM when the supervisor dies, so a killed supervisor leaves no worker on the port.
+
+The configuration is read once, here (:meth:`.config.ServeConfig.from_sources`), and handed to the
+app explicitly: with ``--workers N`` the app factory given to uvicorn is a picklable
+``functools.partial`` of :func:`serve_app` carrying the :class:`.config.ServeConfig` and the
+supervisor's pid, which uvicorn pickles into each spawned worker. Nothing travels in
+``os.environ``.
 """
 
 from __future__ import annotations
@@ -33,8 +39,9 @@ import uvicorn
 import uvicorn.config
 from uvicorn.supervisors.multiprocess import Multiprocess
 
-from .._engine.config import engine_config_from_env
+from .._engine.config import EngineConfig
 from .._engine.models import get_preset, locate
+from .._exit_codes import EXIT_MODELS, EXIT_OK, EXIT_SHUTDOWN_FORCED, EXIT_STARTUP_FAILURE
 from ..errors import ModelNotFound
 from .config import SETTINGS, ServeConfig
 
@@ -43,16 +50,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cpuocr.serving")
 
-EXIT_MODELS = 4  # the same code as ``cpuocr._cli.main.EXIT_MODELS``
-EXIT_STARTUP_FAILURE = 3  # uvicorn's code for an app that failed to start
-EXIT_SHUTDOWN_FORCED = 1  # the watchdog ended a shutdown that overran --graceful-timeout
-
 #: Seconds a process may take past --graceful-timeout (closing the pool, joining threads) before
 #: its watchdog ends it. The supervisor of ``--workers N`` waits one more second for its workers.
 SHUTDOWN_MARGIN_S = 2.0
-#: Set for worker processes to the supervisor's pid: they die with it (see :func:`die_with_parent`).
-#: Internal, not a setting.
-SUPERVISOR_PID_ENV = "CPUOCR_SUPERVISOR_PID"
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -86,7 +86,7 @@ def run_serve(args: argparse.Namespace) -> int:
     log_config = _log_config(config.log_level)
     logging.config.dictConfig(log_config)
     try:
-        _check_models(config.preset)
+        _check_models(config.engine)
     except ModelNotFound as exc:
         print(f"cpuocr serve: {exc}", file=sys.stderr)
         return EXIT_MODELS
@@ -105,22 +105,15 @@ def run_serve(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _ignore_signal)
     try:
         if config.workers > 1:
-            # Worker processes rebuild the same configuration from the environment.
-            os.environ.update(config.to_env())
-            os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())
-            uv_config = uvicorn.Config(
-                "cpuocr._serving.app:create_app_from_env",
-                factory=True,
-                workers=config.workers,
-                **options,
-            )
+            # uvicorn pickles its Config, this factory included, into each spawned worker.
+            factory = functools.partial(serve_app, config, os.getpid())
+            uv_config = uvicorn.Config(factory, factory=True, workers=config.workers, **options)
             sock = uv_config.bind_socket()
             Supervisor(uv_config, [sock], graceful_s).run()
         else:
-            os.environ.pop(SUPERVISOR_PID_ENV, None)  # not a worker, whatever the environment says
             # A factory, so that the app is built (and the watchdog chained to uvicorn's signal
             # handlers) inside the server, as in a worker process.
-            factory = functools.partial(_single_process_app, config)
+            factory = functools.partial(serve_app, config, None)
             uv_config = uvicorn.Config(factory, factory=True, **options)
             server = uvicorn.Server(uv_config)
             server.run()
@@ -128,13 +121,15 @@ def run_serve(args: argparse.Namespace) -> int:
                 return EXIT_STARTUP_FAILURE
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return 0
+    return EXIT_OK
 
 
-def _single_process_app(config: ServeConfig) -> FastAPI:
+def serve_app(config: ServeConfig, supervisor_pid: int | None) -> FastAPI:
+    """The app factory of the process that serves: the only one, or a worker of the supervisor
+    ``supervisor_pid``. Module-level, so that a ``functools.partial`` of it pickles."""
     from .app import create_app
 
-    guard_server_process(math.ceil(config.graceful_timeout_s))
+    guard_server_process(math.ceil(config.graceful_timeout_s), supervisor_pid)
     return create_app(config)
 
 
@@ -175,21 +170,21 @@ class ShutdownWatchdog:
             os._exit(EXIT_SHUTDOWN_FORCED)
 
 
-def guard_server_process(graceful_timeout_s: float) -> None:
+def guard_server_process(graceful_timeout_s: float, supervisor_pid: int | None = None) -> None:
     """Bound the shutdown of the process that runs the server (the only one, or a worker) to
     ``graceful_timeout_s`` (uvicorn's, a whole number of seconds) + :data:`SHUTDOWN_MARGIN_S`.
 
     Call it from the main thread while uvicorn's own signal handlers are installed (i.e. from the
     app factory): it chains a handler before them that arms a :class:`ShutdownWatchdog`. In a
-    worker of :class:`Supervisor` it also makes the kernel send SIGTERM when the supervisor dies.
+    worker of :class:`Supervisor` (``supervisor_pid`` given) it also makes the kernel send SIGTERM
+    when the supervisor dies.
     """
     watchdog = ShutdownWatchdog(graceful_timeout_s + SHUTDOWN_MARGIN_S, "server process")
     if threading.current_thread() is threading.main_thread():
         for sig in _STOP_SIGNALS:
             signal.signal(sig, _chained(signal.getsignal(sig), watchdog))
-    parent = os.environ.get(SUPERVISOR_PID_ENV)
-    if parent and parent.isdigit():
-        die_with_parent(int(parent))
+    if supervisor_pid is not None:
+        die_with_parent(supervisor_pid)
 
 
 def _chained(previous: Any, watchdog: ShutdownWatchdog) -> Callable[[int, FrameType | None], None]:
@@ -272,13 +267,12 @@ def _ignore_signal(signum: int, frame: object) -> None:
     """Handler for the SIGTERM uvicorn re-raises after its graceful shutdown."""
 
 
-def _check_models(preset: str) -> None:
+def _check_models(engine: EngineConfig) -> None:
     """Fail with the install command before starting a server that could never become ready."""
-    engine_config = engine_config_from_env(preset=preset)
-    spec = get_preset(engine_config.preset)
+    spec = get_preset(engine.preset)
     for model in (spec.det, spec.rec, spec.cls):
         if model is not None:
-            locate(model, engine_config.model_dir)
+            locate(model, engine.model_dir)
 
 
 def _log_config(level: str) -> dict[str, Any]:

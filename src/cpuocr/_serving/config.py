@@ -1,9 +1,11 @@
 """Serving configuration: one frozen dataclass from flags, ``CPUOCR_*`` variables and defaults.
 
 Every setting is declared once, in :data:`SETTINGS`, with its flag, its environment variable, its
-parser and its help text. ``cpuocr serve --help`` is generated from that table, and so are
-:meth:`ServeConfig.from_sources` (flag > environment > default) and :meth:`ServeConfig.to_env`
-(how ``--workers N`` hands the same configuration to its worker processes).
+parser and its help text. ``cpuocr serve --help`` is generated from that table, and so is
+:meth:`ServeConfig.from_sources` (flag > environment > default). The engine's settings (preset,
+threads, pixel limit, and the variable-only preprocessing mode and model directory) live in
+:attr:`ServeConfig.engine`, an :class:`~cpuocr._engine.config.EngineConfig` that
+:meth:`EngineConfig.from_env` builds: the one reader of the engine's variables.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import logging
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
+from .._engine.config import MAX_PIXELS_ENV, PRESET_ENV, THREADS_ENV, EngineConfig
+from .._engine.runtime import available_cores
 from ..errors import ConfigError
 
 log = logging.getLogger("cpuocr.serving")
@@ -32,18 +35,15 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 @dataclass(frozen=True)
 class ServeConfig:
-    """Everything the HTTP service needs. ``None`` for slots/threads/queue_size means "derive from
-    the cores"; :meth:`resolved` fills them in."""
+    """Everything the HTTP service needs. ``None`` for slots, queue_size and the engine's threads
+    means "derive from the cores"; :meth:`resolved` fills them in."""
 
     host: str = "127.0.0.1"
     port: int = 5000
     workers: int = 1
-    preset: str = "default"
     slots: int | None = None
-    threads: int | None = None
     queue_size: int | None = None
     max_upload_bytes: int = 20 * MB
-    max_pixels: int = 40_000_000
     max_batch_images: int = 16
     cache_mb: float = 64.0
     request_timeout_s: float = 60.0
@@ -53,6 +53,8 @@ class ServeConfig:
     trusted_hosts: tuple[str, ...] | None = None
     log_level: str = "info"
     warmup: bool = True
+    #: What each slot's engine is built with (preset, preprocessing, threads per slot, limits).
+    engine: EngineConfig = field(default_factory=EngineConfig)
 
     def __post_init__(self) -> None:
         _positive("port", self.port, upper=65535)
@@ -62,7 +64,6 @@ class ServeConfig:
             if value is not None:
                 _positive(name, value, allow_zero=name == "queue_size")
         _positive("max_upload_bytes", self.max_upload_bytes)
-        _positive("max_pixels", self.max_pixels)
         _positive("max_batch_images", self.max_batch_images)
         if self.cache_mb < 0:
             raise ConfigError(f"cache_mb must be >= 0 (0 disables the cache), got {self.cache_mb}")
@@ -86,6 +87,19 @@ class ServeConfig:
                 raise ConfigError(f"trusted_hosts: {host!r} is not a host name")
 
     # -- derived values ----------------------------------------------------------------------
+
+    @property
+    def preset(self) -> str:
+        return self.engine.preset
+
+    @property
+    def threads(self) -> int | None:
+        """Threads of each slot's engine (``None`` until :meth:`resolved`, unless set)."""
+        return self.engine.runtime.threads
+
+    @property
+    def max_pixels(self) -> int:
+        return self.engine.max_pixels
 
     @property
     def max_request_bytes(self) -> int:
@@ -116,7 +130,8 @@ class ServeConfig:
         return tuple(normalize_host(h) for h in hosts)
 
     def resolved(self, cores: int | None = None) -> ServeConfig:
-        """Fill in slots, threads and queue_size so that slots × threads fit this worker's cores.
+        """Fill in slots, threads and queue_size so that slots × threads fit this worker's cores,
+        and give the engine the upload limit as its file-size limit.
 
         Two threads per slot is the sweet spot we measured for latency on small CPUs; a 2-core
         worker therefore gets one slot of two threads. The queue holds two requests per slot and
@@ -139,7 +154,12 @@ class ServeConfig:
                 per_worker,
             )
         queue_size = self.queue_size if self.queue_size is not None else 2 * slots + 4
-        return dataclasses.replace(self, slots=slots, threads=threads, queue_size=queue_size)
+        engine = dataclasses.replace(
+            self.engine,
+            max_bytes=self.max_upload_bytes,
+            runtime=dataclasses.replace(self.engine.runtime, threads=threads),
+        )
+        return dataclasses.replace(self, slots=slots, queue_size=queue_size, engine=engine)
 
     # -- sources -----------------------------------------------------------------------------
 
@@ -147,38 +167,28 @@ class ServeConfig:
     def from_sources(
         cls, args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None
     ) -> ServeConfig:
-        """Flag (when given) > ``CPUOCR_*`` variable (when set and not empty) > default."""
+        """Flag (when given) > ``CPUOCR_*`` variable (when set and not empty) > default. The
+        engine's flags are handed to :meth:`EngineConfig.from_env`, which reads its variables."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
+        engine_flags: dict[str, Any] = {}
         for setting in SETTINGS:
             flag_value = getattr(args, setting.field, None) if args is not None else None
+            if setting.engine:
+                if flag_value is not None:
+                    engine_flags[setting.field] = setting.convert(flag_value, setting.flag)
+                continue
             if flag_value is not None:
                 values[setting.field] = setting.convert(flag_value, setting.flag)
                 continue
             raw = env.get(setting.env)
             if raw is not None and raw.strip() != "":
                 values[setting.field] = setting.convert(raw, setting.env)
-        return cls(**values)
+        return cls(**values, engine=EngineConfig.from_env(env, **engine_flags))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServeConfig:
         return cls.from_sources(None, environ)
-
-    def to_env(self) -> dict[str, str]:
-        """The ``CPUOCR_*`` variables that rebuild this configuration (for worker processes)."""
-        out: dict[str, str] = {}
-        for setting in SETTINGS:
-            value = getattr(self, setting.field)
-            if value is None:
-                continue
-            out[setting.env] = setting.render(value)
-        return out
-
-    def describe(self) -> dict[str, Any]:
-        """A loggable view; the API key is never printed."""
-        data = dataclasses.asdict(self)
-        data["api_key"] = "set" if self.api_key else None
-        return data
 
 
 def is_loopback(host: str) -> bool:
@@ -209,22 +219,6 @@ def _positive(
     if value < 0 or (value == 0 and not allow_zero) or (upper is not None and value > upper):
         bound = f" and <= {upper:g}" if upper is not None else ""
         raise ConfigError(f"{name} must be {'>= 0' if allow_zero else '> 0'}{bound}, got {value}")
-
-
-def available_cores() -> int:
-    """CPUs this process may use: the affinity mask, further capped by a cgroup v2 CPU quota
-    (what ``docker run --cpus`` sets), so a container does not over-subscribe its share."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-        if quota != "max":
-            cores = min(cores, max(1, math.floor(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass
-    return max(1, cores)
 
 
 # -- the table of settings ---------------------------------------------------------------------
@@ -289,13 +283,15 @@ def _choice(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
 
 @dataclass(frozen=True)
 class Setting:
-    field: str
+    field: str  # of ServeConfig; for an engine setting, the EngineConfig.from_env override
     flag: str
     env: str
     convert: Callable[[Any, str], Any]
     help: str
     metavar: str | None = None
     render: Callable[[Any], str] = str
+    # The engine's: its variable is read by EngineConfig.from_env, its value kept in .engine.
+    engine: bool = False
 
 
 def _render_mb(value: Any) -> str:
@@ -317,17 +313,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", "--port", "CPUOCR_PORT", _int, "TCP port"),
     Setting("workers", "--workers", "CPUOCR_WORKERS", _int,
             "worker processes (each loads its own models and splits the cores)"),
-    Setting("preset", "--preset", "CPUOCR_PRESET", _str, "model preset (default, fast, ...)"),
+    Setting("preset", "--preset", PRESET_ENV, _str, "model preset (default, fast, ...)",
+            engine=True),
     Setting("slots", "--slots", "CPUOCR_SLOTS", _int,
             "concurrent inferences per worker (default: derived from the cores)"),
-    Setting("threads", "--threads", "CPUOCR_THREADS", _int,
-            "ONNX Runtime threads per slot (default: cores / slots)"),
+    Setting("threads", "--threads", THREADS_ENV, _int,
+            "ONNX Runtime threads per slot (default: cores / slots)", engine=True),
     Setting("queue_size", "--queue-size", "CPUOCR_QUEUE_SIZE", _int,
             "requests that may wait for a slot before new ones get 503 (default: 2 x slots + 4)"),
     Setting("max_upload_bytes", "--max-upload-mb", "CPUOCR_MAX_UPLOAD_MB", _mb_to_bytes,
             "largest image file accepted, in MB", "MB", _render_mb),
-    Setting("max_pixels", "--max-pixels", "CPUOCR_MAX_PIXELS", _int,
-            "largest image accepted, in pixels (width x height, read from the header)"),
+    Setting("max_pixels", "--max-pixels", MAX_PIXELS_ENV, _int,
+            "largest image accepted, in pixels (width x height, read from the header)",
+            engine=True),
     Setting("max_batch_images", "--max-batch", "CPUOCR_MAX_BATCH", _int,
             "most images in one /ocr/batch request"),
     Setting("cache_mb", "--cache-mb", "CPUOCR_CACHE_MB", _float,

@@ -33,7 +33,7 @@ import anyio.to_thread
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .._engine.preprocess import MODES
+from .._engine.preprocess import check_mode
 from .._engine.runtime import trim_freed_memory
 from ..errors import ConfigError
 from .config import ServeConfig, parse_bool
@@ -73,7 +73,7 @@ class ImageInput:
 @dataclass(frozen=True)
 class OcrOptions:
     det: bool = True
-    preprocess: str = "auto"
+    preprocess: str | None = None  # None: the engine's configured mode (CPUOCR_PREPROCESS)
 
 
 @dataclass(frozen=True)
@@ -397,13 +397,10 @@ def _options(det: Any, preprocess: Any) -> OcrOptions:
         det_value = True if det is None or det == "" else parse_bool(det, "det")
     except ConfigError as exc:
         raise BadRequest(str(exc), code="invalid_parameter") from None
-    if preprocess is None or preprocess == "":
-        mode = "auto"
-    elif isinstance(preprocess, str) and preprocess.strip().lower() in MODES:
-        mode = preprocess.strip().lower()
-    else:
-        raise BadRequest(
-            f"preprocess: unknown value {preprocess!r}; valid: {', '.join(MODES)}",
-            code="invalid_parameter",
-        )
+    mode: str | None = None  # left out: the engine's configured mode
+    if preprocess is not None and preprocess != "":
+        try:
+            mode = check_mode(str(preprocess).strip().lower())
+        except ConfigError as exc:
+            raise BadRequest(str(exc), code="invalid_parameter") from None
     return OcrOptions(det_value, mode)

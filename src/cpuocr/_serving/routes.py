@@ -111,7 +111,7 @@ async def ocr(request: Request, service: ServiceDep) -> JSONResponse:
 async def ocr_batch(request: Request, service: ServiceDep) -> JSONResponse:
     with await service.receive(request) as admission:
         parsed = await parse_request(request, service.config, batch=True)
-        answers = await service.recognize_many(parsed.images, parsed.options, admission=admission)
+        answers = await service.recognize_batch(parsed.images, parsed.options, admission)
     return JSONResponse(answers)
 
 

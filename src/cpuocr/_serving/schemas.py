@@ -11,6 +11,10 @@ from pydantic import BaseModel, Field
 from .._engine.preprocess import MODES
 
 PreprocessMode = Literal["auto", "none", "classic"]  # == preprocess.MODES (a test checks)
+PREPROCESS_HELP = (
+    "preprocessing before detection; left out: the server's configured mode "
+    "(CPUOCR_PREPROCESS, else auto)"
+)
 
 
 class LineModel(BaseModel):
@@ -52,13 +56,13 @@ class ErrorResponse(BaseModel):
 class OCRJsonRequest(BaseModel):
     image: str = Field(description="the image file's bytes, base64 (a data: URL prefix is allowed)")
     det: bool = Field(True, description="false: the whole image is one text line")
-    preprocess: PreprocessMode = "auto"
+    preprocess: PreprocessMode | None = Field(None, description=PREPROCESS_HELP)
 
 
 class OCRBatchJsonRequest(BaseModel):
     images: list[str] = Field(description="base64 images")
     det: bool = True
-    preprocess: PreprocessMode = "auto"
+    preprocess: PreprocessMode | None = Field(None, description=PREPROCESS_HELP)
 
 
 class StageImage(BaseModel):
@@ -102,7 +106,7 @@ def _multipart_schema(batch: bool) -> dict[str, Any]:
         "properties": {
             "image": {**image, "description": "image file(s): JPEG, PNG, BMP, WebP, TIFF, GIF"},
             "det": {"type": "boolean", "default": True},
-            "preprocess": {"type": "string", "enum": list(MODES), "default": "auto"},
+            "preprocess": {"type": "string", "enum": list(MODES), "description": PREPROCESS_HELP},
         },
     }
 

@@ -19,7 +19,6 @@ import numpy as np
 from starlette.requests import Request
 
 from .._deadline import Deadline
-from .._engine.config import engine_config_from_env
 from .._engine.imaging import probe_image
 from .._engine.pipeline import OCR
 from .._types import OCRResult
@@ -44,8 +43,8 @@ class OcrService:
     def __init__(
         self, config: ServeConfig, metrics: Metrics, engines: Sequence[OCR] | None = None
     ) -> None:
-        if engines is not None:
-            config = dataclasses.replace(config, slots=len(engines))
+        if engines is not None:  # what they were built with is what this service runs
+            config = dataclasses.replace(config, slots=len(engines), engine=engines[0].config)
         self.config = config.resolved()
         self.metrics = metrics
         self.cache = ResultCache(config.cache_bytes)
@@ -80,21 +79,19 @@ class OcrService:
                 "warmed up %d slot(s) in %.0f ms", slots, (time.perf_counter() - started) * 1e3
             )
         queue_size = self.config.queue_size
+        assert queue_size is not None, "ServeConfig.resolved() fills it in"
         self._costs = engines[0]
         self._pool = InferencePool(
             engines,
-            queue_size=queue_size if queue_size is not None else 2 * slots + 4,
+            queue_size=queue_size,
             timeout_s=self.config.request_timeout_s,
             metrics=self.metrics,
         )
 
     def _load_engines(self) -> list[OCR]:
         cfg = self.config
-        engine_config = engine_config_from_env(
-            preset=cfg.preset, max_pixels=cfg.max_pixels, max_bytes=cfg.max_upload_bytes
-        )
         started = time.perf_counter()
-        engines = [OCR(config=engine_config, threads=cfg.threads) for _ in range(cfg.slots or 1)]
+        engines = [OCR(config=cfg.engine) for _ in range(cfg.slots or 1)]
         log.info(
             "loaded preset %r: %d slot(s) x %s thread(s) in %.0f ms",
             cfg.preset,
@@ -148,26 +145,43 @@ class OcrService:
         self, image: ImageInput, options: OcrOptions, admission: Admission | None = None
     ) -> dict[str, Any]:
         """The answer for one image (SPEC §2); raises on a bad image or when overloaded."""
-        answers = await self.recognize_many(
-            [image], options, admission=admission, raise_errors=True
-        )
+        answers = await self._recognize([image], options, admission, _raise)
         return answers[0]
 
-    async def recognize_many(
+    async def recognize_batch(
         self,
         images: Sequence[ImageInput],
         options: OcrOptions,
-        *,
         admission: Admission | None = None,
-        raise_errors: bool = False,
     ) -> list[dict[str, Any]]:
-        """Answers in order. A bad image becomes its error object (or raises, when
-        ``raise_errors``); all misses run one after another in a single slot, so a batch waits in
-        the queue once and cannot take every slot."""
+        """The answers in order, a bad image's being its error object (the others are still
+        read); raises only for the whole request (overloaded, timed out)."""
+        return await self._recognize(images, options, admission, self._failed)
+
+    def preprocess_mode(self, options: OcrOptions) -> str:
+        """The preprocessing the engine runs a request with: its own, else the engine's configured
+        mode (``CPUOCR_PREPROCESS``). The cache key holds this mode, so a request that leaves it
+        out and one that names it share an answer."""
+        if options.preprocess is not None:
+            return options.preprocess
+        return self.config.engine.preprocess
+
+    async def _recognize(
+        self,
+        images: Sequence[ImageInput],
+        options: OcrOptions,
+        admission: Admission | None,
+        on_error: Callable[[CpuocrError], dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """Answers in order; a bad image's answer is what ``on_error`` returns (or raises). All
+        misses run one after another in a single slot, so a batch waits in the queue once and
+        cannot take every slot."""
+        mode = self.preprocess_mode(options)
+        options = dataclasses.replace(options, preprocess=mode)
         answers: list[dict[str, Any] | None] = [None] * len(images)
         todo: list[tuple[int, CacheKey]] = []
         for i, image in enumerate(images):
-            key: CacheKey = (await self.digest(image), options.det, options.preprocess)
+            key: CacheKey = (await self.digest(image), options.det, mode)
             hit = self.cache.get(key)
             if hit is not None:
                 self.metrics.cache_hits.inc()
@@ -184,9 +198,7 @@ class OcrService:
             try:
                 await self.inspect(images[i], options)
             except CpuocrError as exc:
-                if raise_errors:
-                    raise
-                answers[i] = self._failed(exc)
+                answers[i] = on_error(exc)
                 continue
             checked.append((i, key))
         if checked:
@@ -202,9 +214,7 @@ class OcrService:
             )
             for (i, key), outcome in zip(checked, results, strict=True):
                 if isinstance(outcome, CpuocrError):
-                    if raise_errors:
-                        raise outcome
-                    answers[i] = self._failed(outcome)
+                    answers[i] = on_error(outcome)
                     continue
                 self.metrics.observe_stages(outcome.timings_ms)
                 self.metrics.images.labels(outcome="ok").inc()
@@ -232,6 +242,10 @@ class OcrService:
         return await self.pool.run(
             lambda engine, deadline: _stages_answer(engine, image.data, deadline), admission
         )
+
+
+def _raise(exc: CpuocrError) -> dict[str, Any]:
+    raise exc
 
 
 def _sha256(data: bytes) -> str:
