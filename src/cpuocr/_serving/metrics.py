@@ -58,7 +58,8 @@ class Metrics:
         )
         self.stage_seconds = Histogram(
             "cpuocr_stage_duration_seconds",
-            "Engine time per pipeline stage (load, preprocess, detect, orient, recognise, assemble, trim), per image",
+            "Engine time per pipeline stage (load, preprocess, detect, orient, recognise, "
+            "assemble, trim), per image",
             ("stage",),
             buckets=_STAGE_BUCKETS,
             registry=r,
