@@ -11,6 +11,8 @@ code  name                      meaning
 3     ``EXIT_STARTUP_FAILURE``  ``serve``: the app failed to start (uvicorn's own code for it)
 4     ``EXIT_MODELS``           model files missing or corrupt (``cpuocr models install``)
 130   ``EXIT_INTERRUPTED``      interrupted by Ctrl-C (128 + SIGINT)
+141   ``EXIT_BROKEN_PIPE``      the reader of the output went away (``| head``; 128 + SIGPIPE),
+                                ended quietly
 ====  ========================  ==================================================================
 """
 
@@ -23,3 +25,4 @@ EXIT_BAD_INPUT = 3
 EXIT_STARTUP_FAILURE = 3  # == uvicorn.config.STARTUP_FAILURE (a test checks)
 EXIT_MODELS = 4
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141

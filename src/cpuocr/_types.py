@@ -41,9 +41,9 @@ class OCRResult:
         return [line.text for line in self.lines]
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of SPEC §2 (without the serving-only fields sha256/cached)."""
+        """The result as plain data (JSON-ready). The answers of the REST API and of
+        ``cpuocr --json`` are built from it with their own fields (``cpuocr._answer``)."""
         return {
-            "success": True,
             "text": self.text,
             "time_ms": round(self.time_ms, 1),
             "lines": [line.to_dict() for line in self.lines],

@@ -21,10 +21,12 @@ ALLOWED: dict[str, set[str]] = {
     "cpuocr._types": set(),
     "cpuocr._exit_codes": set(),
     "cpuocr._deadline": {"cpuocr.errors"},
+    "cpuocr._answer": {"cpuocr._types"},
     "cpuocr._engine": {"cpuocr.errors", "cpuocr._types", "cpuocr._deadline"},
     "cpuocr": {"cpuocr.errors", "cpuocr._types", "cpuocr._deadline", "cpuocr._engine"},
     "cpuocr._serving": {
         "cpuocr",  # __version__
+        "cpuocr._answer",
         "cpuocr.errors",
         "cpuocr._types",
         "cpuocr._deadline",
@@ -32,6 +34,8 @@ ALLOWED: dict[str, set[str]] = {
         "cpuocr._engine",
     },
     "cpuocr._cli": {
+        "cpuocr",  # __version__
+        "cpuocr._answer",
         "cpuocr.errors",
         "cpuocr._types",
         "cpuocr._deadline",

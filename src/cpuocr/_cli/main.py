@@ -1,33 +1,62 @@
-"""Command line: ``cpuocr IMAGE...``, ``cpuocr serve``, ``cpuocr bench``, ``cpuocr models install``.
+"""Command line: ``cpuocr IMAGE...``, ``cpuocr serve``, ``cpuocr models``, ``cpuocr bench``.
 
-Exit codes: 0 ok, 2 usage (bad flags, unknown preset), 3 bad input (one line on stderr naming the
-file and the reason), 4 models missing.
+A good Unix citizen: ``-`` reads the image from standard input; text goes to standard output and
+each failure to standard error as one line naming the file; a closed pipe (``cpuocr *.jpg | head``)
+ends the run quietly; ``--json`` prints the answer schema of the REST API (``cpuocr._answer``),
+compact unless ``--pretty``. Exit codes: ``cpuocr._exit_codes``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from ..errors import ConfigError, CpuocrError, ModelNotFound
+from .. import __version__
+from .._exit_codes import (
+    EXIT_BAD_INPUT,
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_MODELS,
+    EXIT_OK,
+    EXIT_USAGE,
+)
+from ..errors import ConfigError, CpuocrError, ImageTooLarge, ModelNotFound
 
-EXIT_OK, EXIT_USAGE, EXIT_BAD_INPUT, EXIT_MODELS = 0, 2, 3, 4
-_SUBCOMMANDS = ("serve", "bench", "models", "batch")
+SUBCOMMANDS = {
+    "serve": "run the HTTP API and the Web UI",
+    "models": "install, list or verify the model files",
+    "bench": "run the benchmark (from a source checkout)",
+}
+STDIN = "-"
 
 
 def _ocr_parser() -> argparse.ArgumentParser:
     from .._engine.models import PRESETS
     from .._engine.preprocess import MODES
 
+    commands = "\n".join(f"  cpuocr {name:<7} {what}" for name, what in SUBCOMMANDS.items())
     p = argparse.ArgumentParser(
         prog="cpuocr",
-        description="Read the text of images (Chinese and English) on the CPU. "
-        "Subcommands: serve, bench, models install.",
+        usage="cpuocr [options] IMAGE... | cpuocr {serve,models,bench} ...",
+        description="Read the text of images (Chinese and English) on the CPU.",
+        epilog=f"other commands (each with --help):\n{commands}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files to read")
-    p.add_argument("--json", action="store_true", help="print the JSON answer (a list for several)")
+    p.add_argument(
+        "images", nargs="+", metavar="IMAGE", help="image files to read; - reads standard input"
+    )
+    p.add_argument("--version", action="version", version=f"cpuocr {__version__}")
+    p.add_argument(
+        "--json", action="store_true", help="print the JSON answer (a list for several images)"
+    )
+    p.add_argument("--pretty", action="store_true", help="indent the JSON for people")
     p.add_argument("--no-det", action="store_true", help="read each image as one text line")
     p.add_argument("--preset", choices=sorted(PRESETS), default=None, help="model preset")
     p.add_argument("--preprocess", choices=MODES, default=None, help="preprocessing mode")
@@ -35,49 +64,71 @@ def _ocr_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _read_stdin(max_bytes: int | None) -> bytes:
+    """Standard input, refused past ``max_bytes`` without reading further."""
+    limit = None if max_bytes is None else max_bytes + 1
+    data = sys.stdin.buffer.read() if limit is None else sys.stdin.buffer.read(limit)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise ImageTooLarge(f"standard input is over the limit of {max_bytes} bytes")
+    return data
+
+
+def _sha256_of(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def _run_ocr(argv: Sequence[str]) -> int:
     args = _ocr_parser().parse_args(argv)
+    from .._answer import error_answer, ocr_answer
     from .._engine.config import EngineConfig
     from .._engine.pipeline import OCR
 
+    if args.images.count(STDIN) > 1:
+        print("cpuocr: standard input (-) can be read only once", file=sys.stderr)
+        return EXIT_USAGE
     try:
         ocr = OCR(
-            config=EngineConfig.from_env(preset=args.preset, preprocess=args.preprocess),
-            threads=args.threads,
+            config=EngineConfig.from_env(
+                preset=args.preset, preprocess=args.preprocess, threads=args.threads
+            )
         )
     except ModelNotFound as exc:
         print(f"cpuocr: {exc}", file=sys.stderr)
         return EXIT_MODELS
-    except ConfigError as exc:
-        print(f"cpuocr: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    answers = []
+    answers: list[dict[str, Any]] = []
     status = EXIT_OK
-    for path in args.images:
-        try:
-            result = ocr(path, det=not args.no_det)
-        except CpuocrError as exc:
-            print(f"cpuocr: {path}: {exc}", file=sys.stderr)
-            status = EXIT_BAD_INPUT
+    with ocr:
+        for path in args.images:
+            shown = "<stdin>" if path == STDIN else path
+            try:
+                if path == STDIN:
+                    data = _read_stdin(ocr.config.max_bytes)
+                    result = ocr(data, det=not args.no_det)
+                    sha256 = hashlib.sha256(data).hexdigest()
+                else:
+                    result = ocr(path, det=not args.no_det)
+                    sha256 = _sha256_of(path) if args.json else ""
+            except CpuocrError as exc:
+                print(f"cpuocr: {shown}: {exc}", file=sys.stderr)
+                status = EXIT_BAD_INPUT
+                if args.json:
+                    answers.append({**error_answer(exc.code, str(exc)), "file": shown})
+                continue
             if args.json:
-                answers.append(
-                    {
-                        "success": False,
-                        "file": path,
-                        "error": {"code": exc.code, "message": str(exc)},
-                    }
-                )
-            continue
-        if args.json:
-            answers.append({"file": path, **result.to_dict()})
-        else:
-            if len(args.images) > 1:
-                print(f"==> {path} <==")
-            for line in result.text:
-                print(line)
+                answers.append({**ocr_answer(result, sha256=sha256), "file": shown})
+            else:
+                if len(args.images) > 1:
+                    print(f"==> {shown} <==")
+                for line in result.text:
+                    print(line)
+                sys.stdout.flush()  # each image's text as soon as it is read
     if args.json:
         payload = answers[0] if len(args.images) == 1 else answers
-        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        indent = 2 if args.pretty else None
+        separators = None if args.pretty else (",", ":")
+        print(json.dumps(payload, ensure_ascii=False, indent=indent, separators=separators))
+        sys.stdout.flush()  # a closed pipe is noticed here, not at the interpreter's exit
     return status
 
 
@@ -103,11 +154,39 @@ def _run_models(argv: Sequence[str]) -> int:
     return status
 
 
+def _run_bench(argv: Sequence[str]) -> int:
+    """The benchmark is not in the wheel (it needs the peers, the data and a second venv): from
+    a source checkout, ``cpuocr bench ARGS`` runs ``python -m benchmarks ARGS`` there."""
+    for root in (Path.cwd(), Path(__file__).resolve().parents[3]):
+        if (root / "benchmarks" / "__init__.py").is_file() and (root / "pyproject.toml").is_file():
+            command = [sys.executable, "-m", "benchmarks", *argv]
+            return subprocess.run(command, cwd=root, check=False).returncode
+    print(
+        "cpuocr bench: the benchmark is not part of the installed package; run it from a "
+        "source checkout of cpuocr: python -m benchmarks --help (see BENCHMARKS.md)",
+        file=sys.stderr,
+    )
+    return EXIT_USAGE
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (``| head``): point stdout at /dev/null so that the interpreter's
+    final flush does not fail again, and end without a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+    return EXIT_BROKEN_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         if args and args[0] == "models":
             return _run_models(args[1:])
+        if args and args[0] == "bench":
+            return _run_bench(args[1:])
         if args and args[0] == "serve":
             from .._serving.cli import add_serve_arguments, run_serve
 
@@ -120,8 +199,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"cpuocr: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ middleware → routes → static Web UI; the models load once, in the lifespan."
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
@@ -187,14 +186,3 @@ class RequestGuardMiddleware:
                 code="cross_origin_refused",
             )
         return None
-
-
-def create_app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory`` worker processes: the configuration travels in
-    ``CPUOCR_*`` variables (see :meth:`ServeConfig.to_env`). It also bounds the process's shutdown
-    and ties its life to the supervisor's (:func:`.cli.guard_server_process`)."""
-    from .cli import guard_server_process  # not at the top: cli imports this module lazily
-
-    config = ServeConfig.from_env()
-    guard_server_process(math.ceil(config.graceful_timeout_s))
-    return create_app(config)

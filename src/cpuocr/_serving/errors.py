@@ -40,6 +40,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import errors as engine_errors
+from .._answer import error_answer
 
 log = logging.getLogger("cpuocr.serving")
 
@@ -130,24 +131,20 @@ def status_for(exc: BaseException) -> int:
     return 500
 
 
-def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"success": False, "error": {"code": code, "message": message}}
-
-
 def error_payload(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
     """(status, body, headers) for ``exc``. Also used for the failed entries of a batch."""
     status = status_for(exc)
     if isinstance(exc, ApiError):
-        return status, error_body(exc.code, exc.message), exc.headers
+        return status, error_answer(exc.code, exc.message), exc.headers
     if isinstance(exc, engine_errors.CpuocrError):
-        return status, error_body(exc.code, str(exc) or exc.code), {}
+        return status, error_answer(exc.code, str(exc) or exc.code), {}
     if isinstance(exc, StarletteHTTPException):
         code = {404: "not_found", 405: "method_not_allowed"}.get(status, f"http_{status}")
         headers = dict(exc.headers or {})
-        return status, error_body(code, str(exc.detail)), headers
+        return status, error_answer(code, str(exc.detail)), headers
     if isinstance(exc, RequestValidationError):
-        return status, error_body("bad_request", _validation_message(exc)), {}
-    return 500, error_body("internal_error", "internal server error; the event was logged"), {}
+        return status, error_answer("bad_request", _validation_message(exc)), {}
+    return 500, error_answer("internal_error", "internal server error; the event was logged"), {}
 
 
 def _validation_message(exc: RequestValidationError) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import functools
 import hashlib
 import logging
 import time
@@ -18,6 +17,7 @@ import cv2
 import numpy as np
 from starlette.requests import Request
 
+from .._answer import ocr_answer
 from .._deadline import Deadline
 from .._engine.imaging import probe_image
 from .._engine.pipeline import OCR
@@ -74,7 +74,7 @@ class OcrService:
         if self.config.warmup:
             started = time.perf_counter()
             for engine in engines:
-                await run_nicer(functools.partial(_warm_up, engine))
+                await run_nicer(engine.warm_up)
             log.info(
                 "warmed up %d slot(s) in %.0f ms", slots, (time.perf_counter() - started) * 1e3
             )
@@ -218,7 +218,7 @@ class OcrService:
                     continue
                 self.metrics.observe_stages(outcome.timings_ms)
                 self.metrics.images.labels(outcome="ok").inc()
-                answers[i] = {**_answer(outcome, key[0]), "cached": False}
+                answers[i] = ocr_answer(outcome, sha256=key[0])
             self.metrics.cache_bytes.set(self.cache.size_bytes)
             self.metrics.cache_entries.set(len(self.cache))
         done = [a for a in answers if a is not None]
@@ -227,7 +227,7 @@ class OcrService:
         return done
 
     def _store(self, key: CacheKey, result: OCRResult) -> None:
-        self.cache.put(key, _answer(result, key[0]))
+        self.cache.put(key, ocr_answer(result, sha256=key[0]))
 
     def _failed(self, exc: BaseException) -> dict[str, Any]:
         self.metrics.images.labels(outcome="error").inc()
@@ -274,14 +274,6 @@ def _run_all(
     return out
 
 
-def _answer(result: OCRResult, sha256: str) -> dict[str, Any]:
-    answer = result.to_dict()
-    answer.pop("timings_ms", None)
-    answer["image_sha256"] = sha256
-    answer["cached"] = False
-    return answer
-
-
 def _stages_answer(engine: OCR, data: bytes, deadline: Deadline) -> dict[str, Any]:
     deadline.check("the preprocessing preview")
     stages = engine.preprocess_stages(data)
@@ -310,12 +302,3 @@ def _stage_png(name: str, image: np.ndarray) -> dict[str, Any]:
         "height": int(height),
         "image": base64.b64encode(encoded.tobytes()).decode("ascii"),
     }
-
-
-def _warm_up(engine: OCR) -> None:
-    """One tiny detection and one recognition, so the first real request does not pay for ONNX
-    Runtime's lazy initialisation."""
-    canvas = np.full((64, 256, 3), 255, np.uint8)
-    cv2.putText(canvas, "cpuocr 123", (8, 44), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 2)
-    engine(canvas, det=True, preprocess="none")
-    engine(canvas, det=False, preprocess="none")
