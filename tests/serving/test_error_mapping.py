@@ -56,3 +56,18 @@ def test_every_api_error_carries_its_own_status() -> None:
         if issubclass(cls, http_errors.ApiError) and cls is not http_errors.ApiError:
             exc = cls("x", retry_after_s=1) if cls is http_errors.Overloaded else cls("x")
             assert status_for(exc) == cls.status and 400 <= cls.status < 600
+
+
+def test_a_bug_is_a_500_that_tells_the_client_nothing() -> None:
+    status, body, headers = error_payload(RuntimeError("boom at /secret/path"))
+    assert status == 500 and headers == {}
+    assert body == {
+        "success": False,
+        "error": {"code": "internal_error", "message": body["error"]["message"]},
+    }
+    assert "secret" not in body["error"]["message"]
+
+
+def test_overloaded_carries_retry_after() -> None:
+    status, body, headers = error_payload(http_errors.Overloaded("x", retry_after_s=3))
+    assert (status, headers, body["error"]["code"]) == (503, {"Retry-After": "3"}, "overloaded")

@@ -1,4 +1,4 @@
-"""The serving parts on their own: config, cache, inference pool, error mapping, body parsing,
+"""The serving parts on their own: config, cache, inference pool, body parsing,
 metrics registries and the ``serve`` flags. No server process; no models."""
 
 from __future__ import annotations
@@ -29,10 +29,6 @@ from cpuocr._serving.errors import (
     Overloaded,
     PayloadTooLarge,
     RequestTimeout,
-    Unauthorized,
-    UnsupportedMediaType,
-    error_payload,
-    status_for,
 )
 from cpuocr._serving.inference import InferencePool
 from cpuocr._serving.inputs import (
@@ -462,39 +458,6 @@ def test_cancelled_waiter_leaves_the_queue() -> None:
         pool.close()
 
     asyncio.run(scenario())
-
-
-# -- error mapping -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("exc", "status"),
-    [
-        (engine_errors.InvalidImage("x"), 400),
-        (engine_errors.UnsupportedFormat("x"), 415),
-        (engine_errors.ImageTooLarge("x"), 413),
-        (engine_errors.ConfigError("x"), 400),
-        (engine_errors.ModelNotFound("x"), 503),
-        (engine_errors.ModelChecksumMismatch("x"), 503),
-        (engine_errors.CpuocrError("x"), 400),
-        (BadRequest("x"), 400),
-        (Unauthorized("x"), 401),
-        (RequestTimeout("x"), 408),
-        (PayloadTooLarge("x"), 413),
-        (UnsupportedMediaType("x"), 415),
-        (Overloaded("x", retry_after_s=3), 503),
-        (RuntimeError("boom at /secret/path"), 500),
-    ],
-)
-def test_status_mapping(exc: Exception, status: int) -> None:
-    assert status_for(exc) == status
-    got_status, body, headers = error_payload(exc)
-    assert got_status == status
-    assert body["success"] is False and set(body["error"]) == {"code", "message"}
-    if status == 500:
-        assert "secret" not in body["error"]["message"]  # no internals leak
-    if isinstance(exc, Overloaded):
-        assert headers == {"Retry-After": "3"}
 
 
 # -- body parsing ------------------------------------------------------------------------------

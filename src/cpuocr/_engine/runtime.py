@@ -133,17 +133,6 @@ _OPT_LEVELS = {
 }
 
 
-_HALF = np.float32(127.5)
-_INV_HALF = np.float32(1.0 / 127.5)
-
-
-def to_planar(image: np.ndarray) -> np.ndarray:
-    """BGR uint8 (H, W, 3) → float32 (3, H, W) in [-1, 1]: the PP-OCR models' input scaling
-    ((x / 255 - 0.5) / 0.5), shared by detection, orientation and recognition."""
-    x = (image.astype(np.float32) - _HALF) * _INV_HALF
-    return np.ascontiguousarray(x.transpose(2, 0, 1))
-
-
 BACKENDS = ("onnxruntime", "openvino")
 PRECISIONS = ("fp32", "bf16")
 

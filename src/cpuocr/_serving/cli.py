@@ -40,7 +40,7 @@ import uvicorn.config
 from uvicorn.supervisors.multiprocess import Multiprocess
 
 from .._engine.config import EngineConfig
-from .._engine.models import get_preset, locate
+from .._engine.factory import model_files
 from .._exit_codes import EXIT_MODELS, EXIT_OK, EXIT_SHUTDOWN_FORCED, EXIT_STARTUP_FAILURE
 from ..errors import ModelNotFound
 from .config import SETTINGS, ServeConfig
@@ -268,11 +268,9 @@ def _ignore_signal(signum: int, frame: object) -> None:
 
 
 def _check_models(engine: EngineConfig) -> None:
-    """Fail with the install command before starting a server that could never become ready."""
-    spec = get_preset(engine.preset)
-    for model in (spec.det, spec.rec, spec.cls):
-        if model is not None:
-            locate(model, engine.model_dir)
+    """Fail with the install command before starting a server that could never become ready
+    (the files the factory would load are located, nothing is loaded)."""
+    model_files(engine)
 
 
 def _log_config(level: str) -> dict[str, Any]:
