@@ -2,15 +2,18 @@
 tiers.
 
 Every test gets its tier's markers here, by folder and by the fixtures it uses (see
-``pytest_collection_modifyitems``): ``unit`` (tests/unit: no model weights, no fonts, no server;
-``pytest -m unit`` is the fast tier), ``models`` (loads the real model weights), ``server``
-(starts a real HTTP server), ``load`` (tests/load). Nothing here loads a model or needs a font at
-import time, so the unit tier runs on a machine without either.
+``pytest_collection_modifyitems``): ``unit`` (tests/unit and the modules in UNIT_MODULES: no
+model weights, no fonts, no server; ``pytest -m unit`` is the fast tier), ``models`` (loads the
+real model weights), ``server`` (starts a real HTTP server), ``load`` (tests/load). Nothing here
+loads a model or needs a font at import time, and ``-m unit`` does not import the folders without
+unit tests, so the unit tier runs on a machine without models or fonts.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import itertools
+import re
 import sys
 from collections.abc import Iterator
 from functools import cache
@@ -62,6 +65,14 @@ FOLDER_MARKERS: dict[str, tuple[str, ...]] = {
     "web": ("server", "models"),
     "load": ("load", "server", "models"),
 }
+#: Modules outside tests/unit whose tests are unit tests (but for those the fixtures above mark).
+UNIT_MODULES = frozenset(
+    {
+        "serving/test_error_mapping.py",  # the error table
+        "serving/test_parts.py",  # the service's parts on their own: no server, no models
+        "serving/test_priority.py",  # thread priorities (its server test is marked by fixture)
+    }
+)
 #: A test with one of these is not a unit test, wherever it lives (a test in tests/unit that
 #: needs the model files is marked ``models`` and leaves the fast tier).
 NOT_UNIT = ("models", "server", "load", "slow")
@@ -77,10 +88,14 @@ def _tier_markers(item: pytest.Item) -> list[str]:
     if fixtures & MODEL_FIXTURES:
         names.append("models")
     try:
-        folder = item.path.relative_to(TESTS).parts[0]
+        relative = item.path.relative_to(TESTS)
     except ValueError:
-        folder = ""
-    for name in FOLDER_MARKERS.get(folder, ()):
+        relative = Path()
+    if relative.as_posix() in UNIT_MODULES:
+        by_folder: tuple[str, ...] = ("unit",)
+    else:
+        by_folder = FOLDER_MARKERS.get(relative.parts[0] if relative.parts else "", ())
+    for name in by_folder:
         if name == "unit" and any(
             n in names or item.get_closest_marker(n) is not None for n in NOT_UNIT
         ):
@@ -96,6 +111,39 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for name in dict.fromkeys(_tier_markers(item)):
             if item.get_closest_marker(name) is None:
                 item.add_marker(name)
+
+
+def _could_select(expression: str, markers: tuple[str, ...]) -> bool:
+    """Whether the ``-m`` expression can select a test that has ``markers`` and not ``unit``,
+    whatever other markers it has (each other name in the expression tried both ways)."""
+    try:
+        from _pytest.mark.expression import Expression
+
+        compiled = Expression.compile(expression)
+    except Exception:  # another pytest, or a bad expression pytest reports itself
+        return True
+    names = set(re.findall(r"[^\s()=,]+", expression)) - {"and", "or", "not", *markers, "unit"}
+    names = {n for n in names if n.isidentifier()}
+    for values in itertools.product((False, True), repeat=len(names)):
+        truth = {**dict(zip(sorted(names), values, strict=True)), **dict.fromkeys(markers, True)}
+        if compiled.evaluate(lambda name, /, _truth=truth, **_: _truth.get(name, False)):
+            return True
+    return False
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With ``-m``, a folder none of whose tests it can select is not even imported: ``pytest
+    -m unit`` leaves out tests/integration, hostile, web and load, whose modules render images
+    (with the CJK fonts) or load helpers at import."""
+    expression = config.getoption("markexpr", "")
+    if not expression or collection_path.parent != TESTS:
+        return None
+    markers = FOLDER_MARKERS.get(collection_path.name)
+    if markers is None or "unit" in markers:
+        return None
+    if any(m.startswith(collection_path.name + "/") for m in UNIT_MODULES):
+        return None
+    return None if _could_select(expression, markers) else True
 
 
 @cache

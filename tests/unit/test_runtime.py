@@ -18,6 +18,7 @@ def rec_path() -> Path:
     return models.locate(models.PRESETS["fp32"].rec)
 
 
+@pytest.mark.models  # the fp32 file of `cpuocr models install`
 def test_backends_read_the_same_metadata_and_shape(rec_path: Path) -> None:
     ort_model = load_model(rec_path, RuntimeConfig(backend="onnxruntime"))
     ov_model = load_model(rec_path, RuntimeConfig(backend="openvino", precision="fp32"))
@@ -28,6 +29,7 @@ def test_backends_read_the_same_metadata_and_shape(rec_path: Path) -> None:
     assert ov_model.shape_step > 1 and ort_model.shape_step == 1
 
 
+@pytest.mark.models  # the fp32 file of `cpuocr models install`
 def test_openvino_fp32_matches_onnxruntime(rec_path: Path) -> None:
     rng = np.random.default_rng(7)
     batch = rng.uniform(-1, 1, (2, 3, 48, 192)).astype(np.float32)
@@ -38,6 +40,7 @@ def test_openvino_fp32_matches_onnxruntime(rec_path: Path) -> None:
     assert (ov_out.argmax(-1) == ort_out.argmax(-1)).all()
 
 
+@pytest.mark.models  # the fp32 file of `cpuocr models install`
 def test_openvino_output_is_not_overwritten_by_the_next_call(rec_path: Path) -> None:
     model = load_model(rec_path, RuntimeConfig(backend="openvino", precision="fp32"))
     rng = np.random.default_rng(8)
@@ -48,6 +51,7 @@ def test_openvino_output_is_not_overwritten_by_the_next_call(rec_path: Path) -> 
     assert np.array_equal(first, kept)
 
 
+@pytest.mark.models  # the fp32 file of `cpuocr models install`
 @pytest.mark.parametrize(
     ("change", "message"),
     [({"backend": "tensorrt"}, "unknown backend"), ({"precision": "int4"}, "unknown precision")],
