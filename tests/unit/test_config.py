@@ -213,6 +213,7 @@ def test_exit_codes_are_one_table() -> None:
         "EXIT_STARTUP_FAILURE": 3,
         "EXIT_MODELS": 4,
         "EXIT_INTERRUPTED": 130,
+        "EXIT_BROKEN_PIPE": 141,
     }
     assert uvicorn.config.STARTUP_FAILURE == _exit_codes.EXIT_STARTUP_FAILURE
     for name in codes:
