@@ -239,21 +239,13 @@ def test_join_overlap(left: Tokens, right: Tokens, text: str) -> None:
     assert "".join(ch for _, ch in joined) == text
 
 
-REPEAT_BUG = (
-    "_join_overlap aligns the overlap's tokens by text alone (difflib), not position: in a run "
-    "of one character (xxx), a piece that starts inside the run's first character and reads "
-    "it too shifts the alignment by one, and one character of the run is kept twice"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=REPEAT_BUG)
 def test_join_overlap_of_a_run_with_a_partly_read_character_at_the_piece_start() -> None:
     # Truth: x at 70, 90, 110 (overlap 80..120, cut 100). The right piece starts at 80, inside
     # the x at 70, and reads its visible part at 82 besides the two others.
     left = [(70, "x"), (90, "x"), (110, "x")]
     right = [(82, "x"), (90, "x"), (110, "x"), (130, "w")]
     joined = _join_overlap(left, right, overlap_start=80, overlap_end=120, cut=100)
-    assert "".join(ch for _, ch in joined) == "xxxw"  # today: "xxxxw"
+    assert "".join(ch for _, ch in joined) == "xxxw"  # aligned by text alone: "xxxxw"
 
 
 def test_join_overlap_keeps_the_tokens_positions() -> None:
@@ -331,8 +323,9 @@ def text_of(n: int) -> str:
         (100, 0, [1920, 1920, 1920]),  # 4000 columns: pieces at 0, 1824, 2080
         (100, 5, [1920, 1920, 1920]),  # pieces not on the 8-column grid of the characters
         (200, 7, [1920] * 5),
-        # A piece starts inside the first x of an "xxx" run and reads it: "xxxx".
-        pytest.param(301, 7, [1920] * 7, marks=pytest.mark.xfail(strict=True, reason=REPEAT_BUG)),
+        # A piece starts inside the first x of an "xxx" run and reads it; aligned by text alone
+        # (before the same-place rule) the run came out "xxxx".
+        (301, 7, [1920] * 7),
     ],
 )
 def test_a_wide_line_reads_the_same_as_its_text(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -268,7 +268,8 @@ class _Piece:
 
 def _merge(n_lines: int, pieces: list[_Piece], decoded: list[Decoded]) -> list[Decoded]:
     """Join the pieces of each line. Two neighbours both read their overlap; the characters they
-    read there are aligned (longest common subsequence), and each aligned character is kept once,
+    read there are aligned (longest common subsequence of the same characters at the same place),
+    and each aligned character is kept once,
     whichever side of the cut in the overlap's middle its CTC position estimate fell on."""
     by_line: dict[int, list[tuple[_Piece, Decoded]]] = {}
     for piece, d in zip(pieces, decoded, strict=True):
@@ -309,14 +310,52 @@ def _join_overlap(
     head = [j for j, (x, _) in enumerate(right) if x <= overlap_end]
     keep_left = {i for i, (x, _) in enumerate(left) if x < cut}
     keep_right = {j for j, (x, _) in enumerate(right) if x >= cut}
-    matcher = difflib.SequenceMatcher(
-        None, "".join(left[i][1] for i in tail), "".join(right[j][1] for j in head), autojunk=False
-    )
-    for block in matcher.get_matching_blocks():
-        for k in range(block.size):
-            i, j = tail[block.a + k], head[block.b + k]
-            if i in keep_left and j in keep_right:
-                keep_right.discard(j)  # read by both, kept by both: keep one
-            elif i not in keep_left and j not in keep_right:
-                keep_left.add(i)  # read by both, dropped by both: keep one
+    tolerance = _same_place_tolerance(left, right)
+    for i, j in _aligned([left[i] for i in tail], [right[j] for j in head], tolerance, tail, head):
+        if i in keep_left and j in keep_right:
+            keep_right.discard(j)  # read by both, kept by both: keep one
+        elif i not in keep_left and j not in keep_right:
+            keep_left.add(i)  # read by both, dropped by both: keep one
     return [left[i] for i in sorted(keep_left)] + [right[j] for j in sorted(keep_right)]
+
+
+def _same_place_tolerance(left: list[tuple[float, str]], right: list[tuple[float, str]]) -> float:
+    """How far apart two pieces' readings of one character may be reported: 0.6 of the typical
+    character pitch (CTC positions are good to about half a character). With fewer than two
+    characters in both pieces, anything goes (text alone decides)."""
+    gaps = [b[0] - a[0] for seq in (left, right) for a, b in itertools.pairwise(seq)]
+    gaps = [g for g in gaps if g > 0]
+    return 0.6 * float(np.median(gaps)) if gaps else math.inf
+
+
+def _aligned(
+    a: list[tuple[float, str]],
+    b: list[tuple[float, str]],
+    tolerance: float,
+    a_ids: list[int],
+    b_ids: list[int],
+) -> list[tuple[int, int]]:
+    """The longest in-order pairing of ``a`` and ``b`` tokens that read the same character at
+    the same place (within ``tolerance``): aligning by text alone pairs a run's characters one
+    off when one piece also read a character it cut through ("xxx" merged to "xxxx")."""
+    n, m = len(a), len(b)
+    best = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            same = a[i][1] == b[j][1] and abs(a[i][0] - b[j][0]) <= tolerance
+            best[i][j] = best[i + 1][j + 1] + 1 if same else max(best[i + 1][j], best[i][j + 1])
+    pairs = []
+    i = j = 0
+    while i < n and j < m:
+        if (
+            a[i][1] == b[j][1]
+            and abs(a[i][0] - b[j][0]) <= tolerance
+            and (best[i][j] == best[i + 1][j + 1] + 1)
+        ):
+            pairs.append((a_ids[i], b_ids[j]))
+            i, j = i + 1, j + 1
+        elif best[i + 1][j] >= best[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return pairs
