@@ -62,6 +62,7 @@ from onnx import helper, numpy_helper, shape_inference
 from onnx.reference import ReferenceEvaluator
 
 from cpuocr._engine import models as model_store
+from cpuocr._engine.config import EngineConfig
 from cpuocr._engine.detection import DetectionConfig, plan_resize
 from cpuocr._engine.runtime import OnnxModel, RuntimeConfig, available_cores
 
@@ -541,7 +542,8 @@ def cases() -> list[Case]:
 
 
 def model_path(name: str) -> Path:
-    return model_store.locate(model_store.MODEL_FILES[name], verify=False)
+    directory = EngineConfig.from_env().model_dir
+    return model_store.locate(model_store.MODEL_FILES[name], directory, verify=False)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from its ``character`` key). Usage, from the repository root::
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import tempfile
 import time
@@ -45,13 +46,9 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from cpuocr._engine import models as model_store
 from cpuocr._engine.config import EngineConfig
-from cpuocr._engine.detection import TextDetector, normalize_det, plan_resize
-from cpuocr._engine.geometry import crop_quad
-from cpuocr._engine.imaging import load_image
+from cpuocr._engine.factory import model_files
 from cpuocr._engine.orientation import is_vertical, turn_upright_vertical
-from cpuocr._engine.preprocess import apply_preprocess
-from cpuocr._engine.recognition import TextRecognizer
-from cpuocr._engine.runtime import OnnxModel, RuntimeConfig
+from cpuocr._engine.pipeline import OCR
 
 from .datasets import SETS, available_sets, find_data_dir, load_dataset, split_items
 
@@ -141,20 +138,21 @@ class _FeedMaker:
         raise NotImplementedError
 
 
+@functools.cache
+def _engine(config: EngineConfig) -> OCR:
+    """The engine whose own steps make the calibration inputs (built once per config)."""
+    return OCR(config=config)
+
+
 @dataclass(frozen=True)
 class _DetFeed(_FeedMaker):
     image: Path
     config: EngineConfig
 
     def __call__(self) -> np.ndarray:
-        # The same steps as OCR.__call__ → TextDetector.probability_map.
-        image = load_image(
-            self.image, max_pixels=self.config.max_pixels, max_bytes=self.config.max_bytes
-        )
-        prepared = apply_preprocess(image, self.config.preprocess)
-        height, width = prepared.shape[:2]
-        transform = plan_resize(width, height, self.config.detection)
-        return normalize_det(transform.apply(prepared))
+        # The engine's own steps: load + preprocess, then the detector's input preparation.
+        engine = _engine(self.config)
+        return engine.detector.prepare(engine.prepare(self.image))[0]
 
 
 @dataclass(frozen=True)
@@ -163,18 +161,6 @@ class _Batch(_FeedMaker):
 
     def __call__(self) -> np.ndarray:
         return self.batch
-
-
-class _RecordingModel(OnnxModel):
-    """The fp32 recogniser, recording every batch the engine's batching sends it."""
-
-    def __init__(self, path: Path, config: RuntimeConfig) -> None:
-        super().__init__(path, config)
-        self.batches: list[np.ndarray] = []
-
-    def run(self, batch: np.ndarray) -> np.ndarray:
-        self.batches.append(batch.copy())
-        return super().run(batch)
 
 
 def _spread(items: Sequence[Path], limit: int) -> list[Path]:
@@ -203,12 +189,12 @@ def calibration_images(data_dir: Path, kind: Literal["lines", "pages"], limit: i
 
 
 def _model_path(role: Role, preset: str) -> Path:
-    spec = model_store.get_preset(preset)
-    return model_store.locate(spec.det if role == "det" else spec.rec)
+    files = model_files(EngineConfig.from_env(preset=preset))
+    return files.det if role == "det" else files.rec
 
 
 def det_feeds(opts: QuantizeOptions, data_dir: Path) -> list[_FeedMaker]:
-    config = EngineConfig(preset=opts.preset)
+    config = EngineConfig.from_env(preset=opts.preset, threads=opts.threads)
     images = calibration_images(data_dir, "pages", opts.max_images)
     return [_DetFeed(path, config) for path in images]
 
@@ -216,26 +202,21 @@ def det_feeds(opts: QuantizeOptions, data_dir: Path) -> list[_FeedMaker]:
 def rec_feeds(opts: QuantizeOptions, data_dir: Path) -> list[_FeedMaker]:
     """Batches the engine's recogniser builds from calibration crops (fp32 detector regions of
     the page images, and the line sets' crops)."""
-    config = EngineConfig(preset=opts.preset)
-    runtime = RuntimeConfig(threads=opts.threads)
-    spec = model_store.get_preset(opts.preset)
-    detector = TextDetector(OnnxModel(model_store.locate(spec.det), runtime), config.detection)
+    engine = _engine(EngineConfig.from_env(preset=opts.preset, threads=opts.threads))
     crops: list[np.ndarray] = []
     page_crops: list[np.ndarray] = []
     for path in calibration_images(data_dir, "pages", opts.max_images):
-        image = apply_preprocess(load_image(path, max_pixels=config.max_pixels), config.preprocess)
-        page_crops.extend(crop_quad(image, quad) for quad in detector(image))
+        page_crops.extend(engine.line_crops(engine.prepare(path)))
     # Half line crops, half page regions (evenly spaced: a page has many similar lines).
+    orientation = engine.config.orientation
     for path in calibration_images(data_dir, "lines", opts.max_crops // 2):
-        image = load_image(path, max_pixels=config.max_pixels)
-        crops.append(apply_preprocess(image, config.preprocess))
+        crop = engine.prepare(path)
+        crops.append(turn_upright_vertical(crop) if is_vertical(crop, orientation) else crop)
     room = opts.max_crops - len(crops)
     step = max(1, len(page_crops) // max(1, room))
     crops.extend(page_crops[::step][:room])
-    crops = [turn_upright_vertical(c) if is_vertical(c, config.orientation) else c for c in crops]
-    recorder = _RecordingModel(model_store.locate(spec.rec), runtime)
-    TextRecognizer(recorder, config.recognition)(crops)
-    return [_Batch(b) for b in recorder.batches]
+    # The batches the engine's recogniser would run on these crops, as it would build them.
+    return [_Batch(batch) for batch in engine.recognizer.batches(crops)]
 
 
 def weighted_nodes(model: onnx.ModelProto) -> list[str]:
