@@ -1,4 +1,4 @@
-"""Fixtures of the hostile-input tests: the corpus, the load-test helpers (scripts/loadtest.py)
+"""Fixtures of the hostile-input tests: the corpus, the load-test helpers (tests/load/loadclient.py)
 and a real server with a private TMPDIR whose memory is sampled from /proc."""
 
 from __future__ import annotations
