@@ -18,9 +18,10 @@ from pathlib import Path
 
 WORKER = """
 import json, sys, time
+import cpuocr
 from cpuocr import OCR
 ocr = OCR()
-print(json.dumps({"ready": True}), flush=True)
+print(json.dumps({"ready": True, "module": cpuocr.__file__}), flush=True)
 for line in sys.stdin:
     path, det = json.loads(line)
     time.sleep(0.1)  # let the other worker's runtime threads stop spinning (see BENCHMARKS.md)
@@ -50,7 +51,7 @@ class Worker:
             text=True,
             env=env,
         )
-        json.loads(self.readline())
+        self.module = str(json.loads(self.readline())["module"])
 
     def readline(self) -> str:
         assert self.proc.stdout is not None
@@ -77,6 +78,8 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=8, help="images per set (crops: 2.5x)")
     args = parser.parse_args()
     workers = {"A": Worker(args.a), "B": Worker(args.b)}
+    for name, worker in workers.items():
+        print(f"{name}: {worker.module}")  # each side really runs its own checkout
     try:
         for name, det in SETS.items():
             files = sorted((Path(args.data) / name / "images").glob("*"))
