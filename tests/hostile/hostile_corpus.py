@@ -23,9 +23,9 @@ import io
 import random
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -829,3 +829,218 @@ def request_cases(fetch_trap_url: str) -> list[RequestCase]:
                     {"json": {"images": [fetch_trap_url, fetch_trap_url]}}, bad),
     ]  # fmt: skip
     return cases
+
+
+# == PDF documents (issue 13) ====================================================================
+#
+# Read by the document reader (``cpuocr._documents.reader.read_document``, ``cpuocr FILE.pdf``,
+# ``POST /ocr`` with a PDF), not by the single-image engine (which answers a PDF with 415): these
+# cases are NOT in :func:`corpus`. Every file is built in code (pikepdf, imported here only, so the
+# image corpus above needs no PDF library) and cached; the 10,000-page file is written by hand,
+# one page object listed 10,000 times (60 KB), and its page count is refused before any page is
+# rendered.
+
+STATUS_PDF_BAD = STATUS_BAD  # InvalidImage: encrypted, corrupt, truncated, no pages
+STATUS_PDF_TOO_LARGE = STATUS_TOO_LARGE  # ImageTooLarge: a page over the PDF size limit
+STATUS_PDF_WORK = frozenset({422})  # WorkLimitExceeded: over the page limit
+#: A mutated PDF may still open (pdfium repairs what it can) and then read, or be refused.
+STATUS_PDF_MUTATED = STATUS_MUTATED
+
+PDF_TEXT = "Hello from a PDF text layer"
+PDF_MUTATIONS = 40
+PDF_TRUNCATIONS = 12
+
+
+def pdf_document(
+    pages: int = 1,
+    *,
+    box: tuple[float, float, float, float] = (0, 0, 612, 792),
+    content: bytes | None = None,
+    rotate: int = 0,
+    images: list[Image.Image] | None = None,
+    encryption: object = None,
+    extra: Callable[[Any], dict[str, object]] | None = None,
+) -> bytes:
+    """A PDF built with pikepdf. ``content``: the page's content stream (default: two lines of
+    Helvetica text, a real text layer); ``images``: one page per image, each drawn over the whole
+    page (a scan), ``content`` then drawn over it (an OCR layer, say); otherwise ``pages`` copies
+    of ONE page object (cheap at any count). ``extra(pdf)``: entries to set on the catalog."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica,
+            Encoding=pikepdf.Name.WinAnsiEncoding,
+        )
+    )  # fmt: skip
+    if content is None:
+        content = pdf_text_content([PDF_TEXT, "Second line of the page"], x=72, y=box[3] - 100)
+
+    def page(stream: bytes, xobjects: dict[str, object] | None = None) -> object:
+        resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+        if xobjects:
+            resources.XObject = pikepdf.Dictionary(xobjects)
+        d = pikepdf.Dictionary(
+            Type=pikepdf.Name.Page, MediaBox=list(box), Resources=resources,
+            Contents=pdf.make_stream(stream),
+        )  # fmt: skip
+        if rotate:
+            d.Rotate = rotate
+        return pdf.make_indirect(d)
+
+    if images:
+        for image in images:
+            rgb = image.convert("RGB")
+            xobj = pdf.make_stream(
+                encode(rgb, format="JPEG", quality=90),
+                Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=rgb.width,
+                Height=rgb.height, ColorSpace=pikepdf.Name.DeviceRGB, BitsPerComponent=8,
+                Filter=pikepdf.Name.DCTDecode,
+            )  # fmt: skip
+            w, h = box[2] - box[0], box[3] - box[1]
+            draw = b"q %.3f 0 0 %.3f %.3f %.3f cm /Im0 Do Q\n" % (w, h, box[0], box[1])
+            body = draw + (content if content is not None else b"")
+            pdf.pages.append(pikepdf.Page(page(body, {"/Im0": xobj})))
+    else:
+        shared = page(content)
+        for _ in range(pages):
+            pdf.pages.append(pikepdf.Page(shared))
+    for key, value in (extra(pdf) if extra else {}).items():
+        pdf.Root[key] = value
+    out = io.BytesIO()
+    if encryption:  # an encrypted file cannot have a deterministic ID: a fixed one instead
+        pdf.trailer.ID = [pikepdf.String(b"cpuocr-hostile-1"), pikepdf.String(b"cpuocr-hostile-1")]
+        pdf.save(out, encryption=encryption, static_id=True)
+    else:
+        pdf.save(out, deterministic_id=True)
+    return out.getvalue()
+
+
+def pdf_text_content(
+    lines: list[str], *, x: float = 72, y: float = 692, size: float = 24, mode: int = 0
+) -> bytes:
+    """A content stream of Helvetica text lines (Latin-1) from (x, y) down, text render mode
+    ``mode`` (3: invisible, as an OCR layer)."""
+    ops = [b"BT /F1 %.1f Tf %d Tr %.1f %.1f Td" % (size, mode, x, y)]
+    for i, text in enumerate(lines):
+        escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+        if i:
+            ops.append(b"0 %.1f Td" % (-1.5 * size))
+        ops.append(b"(" + escaped.encode("latin-1") + b") Tj")
+    ops.append(b"ET\n")
+    return b" ".join(ops)
+
+
+@functools.cache
+def pdf_base() -> bytes:
+    return pdf_document()
+
+
+def _pdf_active_content() -> bytes:
+    """JavaScript on open, a form field with a JavaScript action, an embedded file and a launch
+    action: pdfium runs none of it (forms are never initialised), the page reads normally."""
+    import pikepdf
+
+    def active(pdf: pikepdf.Pdf) -> dict[str, object]:
+        js = pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1);"))
+        embedded = pikepdf.Dictionary(
+            Type=pikepdf.Name.Filespec, F=pikepdf.String("evil.exe"),
+            EF=pikepdf.Dictionary(F=pdf.make_stream(b"MZ not really")),
+        )  # fmt: skip
+        field = pdf.make_indirect(
+            pikepdf.Dictionary(
+                FT=pikepdf.Name.Tx, T=pikepdf.String("name"), Rect=[72, 72, 300, 100],
+                AA=pikepdf.Dictionary(K=js),
+            )
+        )  # fmt: skip
+        launch = pikepdf.Dictionary(S=pikepdf.Name.Launch, F=pikepdf.String("/bin/sh"))
+        return {
+            "/OpenAction": js,
+            "/AA": pikepdf.Dictionary(WC=launch),
+            "/AcroForm": pikepdf.Dictionary(Fields=[field], NeedAppearances=True),
+            "/Names": pikepdf.Dictionary(
+                EmbeddedFiles=pikepdf.Dictionary(Names=[pikepdf.String("evil.exe"), embedded])
+            ),
+        }
+
+    return pdf_document(extra=active)
+
+
+@functools.cache
+def pdf_cases() -> tuple[Case, ...]:
+    """The hostile PDFs: what the document reader must refuse (with these statuses) or read."""
+    import pikepdf
+
+    base = pdf_base()
+    bad, big, work = STATUS_PDF_BAD, STATUS_PDF_TOO_LARGE, STATUS_PDF_WORK
+    cases = [
+        Case("pdf/base", base, "ok"),
+        Case("pdf/encrypted-user-password",
+             pdf_document(encryption=pikepdf.Encryption(owner="o", user="secret")), "error", bad),
+        Case("pdf/encrypted-aes256-user-password",
+             pdf_document(encryption=pikepdf.Encryption(owner="o", user="u", R=6)), "error", bad),
+        # only an owner password (printing/copying restrictions): anyone may open and read it
+        Case("pdf/encrypted-owner-only",
+             pdf_document(encryption=pikepdf.Encryption(owner="o", user="")), "ok"),
+        Case("pdf/catalog-only", b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF",
+             "error", bad),
+        Case("pdf/magic-only", b"%PDF-", "error", bad),
+        Case("pdf/header-then-garbage", b"%PDF-1.4\n" + random.Random(SEED).randbytes(4000),
+             "error", bad),
+        Case("pdf/zero-pages", _pdf_zero_pages(), "error", bad),
+        Case("pdf/10000-pages", pdf_many_pages(10_000), "error", work),
+        Case("pdf/100000x100000-points", pdf_document(box=(0, 0, 100_000, 100_000)),
+             "error", big),
+        Case("pdf/negative-mediabox-huge", pdf_document(box=(0, 0, -90_000, 90_000)),
+             "error", big),
+        Case("pdf/half-point-page", pdf_document(box=(0, 0, 0.5, 0.5)), "error", bad),
+        # 5000 pt a side: over 40 MP at the default DPI, read at a lower DPI instead of refused
+        Case("pdf/large-page-fitted", pdf_document(box=(0, 0, 5000, 5000)), "ok"),
+        Case("pdf/rotated-90", pdf_document(rotate=90), "ok"),
+        Case("pdf/rotate-not-multiple-of-90", pdf_document(rotate=45), "ok"),
+        Case("pdf/javascript-forms-embedded-file", _pdf_active_content(), "ok"),
+        Case("pdf/junk-before-header", b"\x00junk\n" * 10 + base, "ok"),
+    ]  # fmt: skip
+    rng = random.Random(f"{SEED}-pdf")
+    for i in range(PDF_MUTATIONS):
+        cases.append(Case(f"pdf-mutated/{i:03d}", mutate(base, rng), "either", STATUS_PDF_MUTATED))
+    for cut in sorted({rng.randrange(1, len(base)) for _ in range(PDF_TRUNCATIONS)}):
+        cases.append(Case(f"pdf-truncated/{cut:05d}", base[:cut], "either", STATUS_PDF_MUTATED))
+    names = [case.name for case in cases]
+    if len(set(names)) != len(names):
+        raise ValueError("duplicate case names in the PDF corpus")
+    return tuple(cases)
+
+
+def pdf_many_pages(count: int) -> bytes:
+    """A hand-written PDF of ``count`` blank pages: one page object listed ``count`` times."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + b"3 0 R " * count + b"] /Count %d >>" % count,
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length 0 >>\nstream\n\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def _pdf_zero_pages() -> bytes:
+    """A well-formed PDF whose page tree is empty (``/Count 0``, no kids)."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    out = io.BytesIO()
+    pdf.save(out, deterministic_id=True)
+    return out.getvalue()
