@@ -1,26 +1,141 @@
 """Page layout: blocks, reading order, paragraphs and rows from a page's lines.
 
-PLACEHOLDER (one block, one paragraph per line, lines kept in the engine's order) until the layout
-work lands; the signatures are the contract the readers and writers use.
+1. **Frame.** The page is turned to its reading frame (``layout_blocks.page_angle``): vertical
+   Chinese columns (boxes much taller than wide) are read right to left, a page read upside down
+   (its lines' characters run back toward ``box[0]``) is turned 180°.
+2. **Blocks.** A recursive XY-cut on the line boxes (``layout_blocks``): cut at the widest
+   whitespace gap, a gutter only between text columns, a horizontal gap only when it runs the
+   region's whole width (a title spanning two columns is cut off before the columns are);
+   leaves one above the other that cover the same stretch are joined again. Blocks are read in
+   the order of the cuts: top to bottom, left to right.
+3. **Rows.** In a block, lines whose vertical centres are within half a line height sit on one
+   baseline and form one :class:`Row`, left to right (a receipt's "8239  GB  1  15.00": four
+   lines, one row; each line keeps its own box).
+4. **Paragraphs.** Rows are read top to bottom; a new paragraph starts where
+
+   - the gap above a row is clearly larger than the block's usual line gap;
+   - the row above ends short of the block's right edge by more than the width of this row's
+     first word (first character in Chinese): that word would have fit, so the line above was a
+     paragraph's last;
+   - the row is indented (a first-line indent) where the row above was not;
+   - rows of several cells (tables, forms) begin or end;
+   - a title begins or ends: a one-line row clearly taller (``TITLE_HEIGHT``) than the block's
+     body lines (the page's for blocks of fewer than three rows) is a ``kind="title"``
+     paragraph (consecutive title rows of about one height are one title).
+5. **Text.** :func:`row_text` joins a row's cells with a tab; :func:`paragraph_text` joins its
+   rows by the language rule: no space where either side of the line break is a wide (CJK)
+   character, one space between Latin words, a hyphen at a Latin line end before a lower-case
+   letter dropped (``exam-`` + ``ple`` = ``example``; before a capital the hyphen stays:
+   ``Jean-`` + ``Paul``); a row of several cells stays on a line of its own.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 from .._types import Line
+from .layout_blocks import Item, bounds, median, page_angle, rows, segment, to_frame
 from .model import Block, Paragraph, Row
+
+TITLE_HEIGHT = 1.3  # a title's line is at least this much taller than the body's
+INDENT = 0.7  # a first-line indent is at least this many line heights
+GAP = 0.5  # a paragraph gap is the usual line gap plus this many line heights
+HYPHENS = "-\u2010\u00ad"
 
 
 def analyze(
-    lines: Sequence[Line], width: int, height: int
+    lines: Sequence[Line], width: int, height: int, *, angle: int | None = None
 ) -> tuple[tuple[Line, ...], tuple[Block, ...]]:
-    """The page's lines in reading order and its blocks (each holding paragraphs of rows)."""
-    ordered = tuple(lines)
-    if not ordered:
+    """The page's lines in reading order and its blocks (each holding paragraphs of rows).
+    ``angle``: the clockwise turn that makes the page upright (0, 90, 180, 270); by default
+    worked out from the lines (vertical lines: 270; characters running backwards: 180)."""
+    lines = list(lines)
+    if not lines:
         return (), ()
-    paragraphs = tuple(Paragraph((Row((line,)),)) for line in ordered)
-    return ordered, (Block((0.0, 0.0, float(width), float(height)), paragraphs),)
+    turn = page_angle(lines) if angle is None else angle
+    items = to_frame(lines, float(width), float(height), turn)
+    page_h = median([it.h for it in items])
+    blocks = []
+    for leaf in segment(items):
+        vertical = sum(it.line.vertical for it in leaf) * 2 > len(leaf)
+        blocks.append(Block(bounds(leaf), _paragraphs(rows(leaf), page_h), vertical))
+    ordered = tuple(line for b in blocks for p in b.paragraphs for r in p.rows for line in r.lines)
+    return ordered, tuple(blocks)
+
+
+def _paragraphs(block_rows: list[list[Item]], page_h: float) -> tuple[Paragraph, ...]:
+    n = len(block_rows)
+    heights = [median([it.h for it in row]) for row in block_rows]
+    ref_h = median(heights) if n >= 3 else page_h
+    tall = TITLE_HEIGHT * ref_h
+    title = [len(r) == 1 and h >= tall for r, h in zip(block_rows, heights, strict=True)]
+    cells = [len(row) > 1 for row in block_rows]
+    body = [i for i in range(n) if not title[i]] or list(range(n))
+    left = min(min(it.x0 for it in block_rows[i]) for i in body)
+    right = max(max(it.x1 for it in block_rows[i]) for i in body)
+    top = [min(it.y0 for it in row) for row in block_rows]
+    bottom = [max(it.y1 for it in row) for row in block_rows]
+    gaps = [top[i] - bottom[i - 1] for i in range(1, n)]
+    plain = [
+        gaps[i - 1]
+        for i in range(1, n)
+        if not (title[i] or title[i - 1] or cells[i] or cells[i - 1])
+    ]
+    usual_gap = median(plain) if plain else 0.3 * ref_h
+
+    def starts_paragraph(i: int) -> bool:
+        prev, row = block_rows[i - 1], block_rows[i]
+        gap = gaps[i - 1]
+        if title[i] or title[i - 1]:
+            if not (title[i] and title[i - 1]):
+                return True
+            similar = abs(heights[i] - heights[i - 1]) <= 0.2 * max(heights[i], heights[i - 1])
+            return not similar or gap > usual_gap + GAP * heights[i]
+        if cells[i] != cells[i - 1]:
+            return True
+        if gap > max(1.3 * usual_gap, usual_gap + GAP * ref_h):
+            return True
+        if cells[i]:
+            return False  # the rows of one table
+        room = right - max(it.x1 for it in prev)
+        if room > _first_word_width(row[0]) + 0.5 * ref_h:
+            return True
+        indent = row[0].x0 - left
+        prev_indent = prev[0].x0 - left
+        return indent >= INDENT * ref_h and prev_indent < 0.4 * ref_h
+
+    paragraphs: list[Paragraph] = []
+    start = 0
+    for i in range(1, n + 1):
+        if i == n or starts_paragraph(i):
+            group = block_rows[start:i]
+            group_rows = tuple(Row(tuple(it.line for it in row)) for row in group)
+            paragraphs.append(Paragraph(group_rows, "title" if title[start] else "text"))
+            start = i
+    return tuple(paragraphs)
+
+
+def _wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def _first_word_width(item: Item) -> float:
+    """About how long the first word (a Chinese line: its first character) of a line is: its
+    share of the line's text, wide characters counting twice."""
+    text = item.line.text
+    if not text:
+        return 0.0
+    weights = [2 if _wide(ch) else 1 for ch in text]
+    if _wide(text[0]):
+        first = 2
+    else:
+        first = 0
+        for ch, w in zip(text, weights, strict=True):
+            if ch.isspace() or _wide(ch):
+                break
+            first += w
+    return item.w * first / sum(weights)
 
 
 def row_text(row: Row) -> str:
@@ -28,8 +143,34 @@ def row_text(row: Row) -> str:
     return "\t".join(line.text for line in row.lines)
 
 
+def join_lines(before: str, after: str) -> str:
+    """Two consecutive lines of one paragraph as one text: nothing between them where either side
+    of the break is a wide (CJK) character, one space between Latin words, a hyphen at a Latin
+    line end dropped before a lower-case letter (kept, without a space, before anything else)."""
+    if not before or not after:
+        return before + after
+    last, first = before[-1], after[0]
+    if last in HYPHENS and len(before) >= 2 and before[-2].isalpha() and not _wide(before[-2]):
+        return before[:-1] + after if first.islower() else before + after
+    if _wide(last) or _wide(first):
+        return before + after
+    return before + " " + after
+
+
 def paragraph_text(paragraph: Paragraph) -> str:
     """A paragraph's text as one string: rows joined by the language rule (Chinese with no space,
     Latin with one space, a hyphen at a line end joined); rows with several cells stay on their
     own line."""
-    return "\n".join(row_text(row) for row in paragraph.rows)
+    text = ""
+    prev_cells = False
+    for k, row in enumerate(paragraph.rows):
+        line = row_text(row).strip()
+        cells = len(row.lines) > 1
+        if k == 0:
+            text = line
+        elif cells or prev_cells:
+            text += "\n" + line
+        else:
+            text = join_lines(text, line)
+        prev_cells = cells
+    return text

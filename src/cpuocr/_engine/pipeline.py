@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from .._deadline import Deadline
-from .._types import Line, OCRResult, Quad
+from .._types import Char, Line, OCRResult, Quad
 from ..errors import CpuocrError, ProcessingFailed, WorkLimitExceeded
 from .assemble import reading_order
 from .config import EngineConfig
@@ -25,7 +25,7 @@ from .geometry import crop_quad, rotate_quad_frame
 from .imaging import ImageSource, load_image
 from .orientation import is_vertical, turn_upright_vertical
 from .preprocess import apply_preprocess, check_mode, classic_stages
-from .recognition import check_columns, line_columns
+from .recognition import Decoded, check_columns, line_columns
 from .runtime import TRIM_AFTER_PIXELS, trim_freed_memory
 
 log = logging.getLogger("cpuocr")
@@ -210,7 +210,7 @@ class OCR:
         angle = page_angle(sum(vertical[i] for i in keep), len(keep), flipped)
         upright = [rotate_quad_frame(quads[i], width, height, angle) for i in keep]
         lines = tuple(
-            Line(decoded[keep[j]].text.strip(), decoded[keep[j]].score, _as_quad(quads[keep[j]]))
+            _line(decoded[keep[j]], _as_quad(quads[keep[j]]), flipped)
             for j in reading_order(upright)
         )
         lap("assemble")
@@ -249,6 +249,31 @@ def page_angle(n_vertical: int, n_lines: int, flipped: bool) -> int:
     if sideways:
         return 90 if flipped else 270
     return 180 if flipped else 0
+
+
+def _line(decoded: Decoded, box: Quad, flipped: bool) -> Line:
+    """A line from its reading: the text stripped, one Char per character of it."""
+    text = decoded.text.strip()
+    return Line(text, decoded.score, box, line_chars(decoded, flipped))
+
+
+def line_chars(decoded: Decoded, flipped: bool = False) -> tuple[Char, ...]:
+    """One Char per character of ``decoded.text.strip()`` (spaces inside included), from the
+    tokens' spans; a token of several characters shares its span evenly. ``flipped``: the crop
+    was read turned 180°, so its fractions run from the line box's far end."""
+    chars: list[Char] = []
+    for token, start, end in decoded.spans:
+        n = len(token)
+        for k, ch in enumerate(token):
+            s = start + (end - start) * k / n
+            e = start + (end - start) * (k + 1) / n
+            chars.append(Char(ch, 1.0 - e, 1.0 - s) if flipped else Char(ch, s, e))
+    if len(chars) != len(decoded.text):  # spans missing or not the text's: no positions
+        return ()
+    text = decoded.text
+    lead = len(text) - len(text.lstrip())
+    kept = len(text.strip())
+    return tuple(chars[lead : lead + kept])
 
 
 def _as_quad(q: np.ndarray) -> Quad:

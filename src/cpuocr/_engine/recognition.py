@@ -41,6 +41,9 @@ class Decoded:
     score: float
     positions: tuple[float, ...] = ()  # each token's centre, as a fraction of the line width
     tokens: tuple[str, ...] = ()  # the decoded classes, one per position
+    # Each token with the stretch of the line it covers, as fractions of the line width (kept
+    # through the merge of a split line's pieces): where the line's characters are.
+    spans: tuple[tuple[str, float, float], ...] = ()
 
 
 def load_charset(model: Model, charset_path: Path | None = None) -> list[str]:
@@ -61,9 +64,13 @@ def load_charset(model: Model, charset_path: Path | None = None) -> list[str]:
     return ["", *chars, " "]
 
 
-def ctc_greedy_decode(probs: np.ndarray, charset: Sequence[str], valid_steps: int) -> Decoded:
+def ctc_greedy_decode(
+    probs: np.ndarray, charset: Sequence[str], valid_steps: int, step_width: float | None = None
+) -> Decoded:
     """Greedy CTC on one (T, C) matrix of class probabilities: best class per step, merge
-    repeats, drop blanks (class 0). Score = mean probability of the kept steps (0 if none)."""
+    repeats, drop blanks (class 0). Score = mean probability of the kept steps (0 if none).
+    ``step_width``: the share of the line's width one step sees, for the tokens' spans
+    (default ``1 / valid_steps``)."""
     steps = probs[:valid_steps]
     idx = steps.argmax(axis=1)
     best = steps[np.arange(len(idx)), idx]
@@ -77,7 +84,38 @@ def ctc_greedy_decode(probs: np.ndarray, charset: Sequence[str], valid_steps: in
     tokens = tuple(charset[i] if i < n_classes else "" for i in idx[kept])
     total = max(1, valid_steps)
     positions = tuple(float((t + 0.5) / total) for t in kept)
-    return Decoded("".join(tokens), float(best[kept].mean()), positions, tokens)
+    # A token's run of steps ends where the class changes.
+    change = np.append(np.flatnonzero(idx[1:] != idx[:-1]) + 1, len(idx))
+    ends = [int(e) for e in change[np.searchsorted(change, kept, side="right")]]
+    spans = token_spans(
+        tokens, [int(t) for t in kept], ends, step_width if step_width else 1.0 / total
+    )
+    return Decoded("".join(tokens), float(best[kept].mean()), positions, tokens, spans)
+
+
+def token_spans(
+    tokens: Sequence[str], starts: Sequence[int], ends: Sequence[int], step_width: float
+) -> tuple[tuple[str, float, float], ...]:
+    """The stretch of the line each token covers, from the steps ``starts[k]`` to ``ends[k]``
+    (exclusive) where CTC emitted it: neighbours meet in the middle of the steps between them;
+    the first and last reach half the median token pitch beyond their centres (a lone token
+    covers the whole line). Fractions of the line width, clipped to [0, 1]."""
+    n = len(tokens)
+    if n == 0:
+        return ()
+    centres = [(a + b) / 2 for a, b in zip(starts, ends, strict=True)]
+    bounds = [(ends[k - 1] + starts[k]) / 2 for k in range(1, n)]
+    if n == 1:
+        lo, hi = 0.0, math.inf
+    else:
+        half = float(np.median(np.diff(centres))) / 2
+        lo, hi = centres[0] - half, centres[-1] + half
+    edges = [lo, *bounds, hi]
+
+    def frac(steps: float) -> float:
+        return min(1.0, max(0.0, steps * step_width))
+
+    return tuple((tokens[k], frac(edges[k]), frac(edges[k + 1])) for k in range(n))
 
 
 def line_columns(width: int, height: int, input_height: int) -> int:
@@ -219,7 +257,8 @@ class TextRecognizer:
         for j, p in enumerate(pieces):
             # Steps that only saw padding are ignored: they add blanks or noise at best.
             valid = min(steps, max(1, int(math.ceil(steps * p.width / batch_w))))
-            out.append(ctc_greedy_decode(probs[j], self.charset, valid))
+            step_width = batch_w / steps / p.width  # share of the piece one step sees
+            out.append(ctc_greedy_decode(probs[j], self.charset, valid, step_width))
         return out
 
     def _split(self, line: int, crop: np.ndarray) -> list[_Piece]:
@@ -280,36 +319,67 @@ def _merge(n_lines: int, pieces: list[_Piece], decoded: list[Decoded]) -> list[D
         if len(parts) == 1:
             out.append(parts[0][1])
             continue
-        merged: list[tuple[float, str]] = []
+        merged: list[_Token] = []
         scores: list[float] = []
         prev_end = -math.inf
         for piece, d in parts:
             width = piece.image.shape[1]
+            x0 = piece.x0
+            spans = d.spans or tuple(
+                (ch, pos, pos) for ch, pos in zip(d.tokens, d.positions, strict=True)
+            )
             tokens = [
-                (piece.x0 + pos * width, ch) for ch, pos in zip(d.tokens, d.positions, strict=True)
+                (x0 + pos * width, ch, x0 + s * width, x0 + e * width)
+                for (ch, s, e), pos in zip(spans, d.positions, strict=True)
             ]
             merged = _join_overlap(merged, tokens, piece.x0, prev_end, piece.own0)
             prev_end = piece.x0 + width
             if d.tokens:
                 scores.append(d.score)
-        text = "".join(ch for _, ch in merged)
-        out.append(Decoded(text, float(np.mean(scores)) if scores else 0.0))
+        text = "".join(t[1] for t in merged)
+        crop_w = max(piece.x0 + piece.image.shape[1] for piece, _ in parts)
+        out.append(
+            Decoded(
+                text,
+                float(np.mean(scores)) if scores else 0.0,
+                spans=_merged_spans(merged, crop_w),
+            )
+        )
     return out
 
 
+# A token of a split line: its centre, class, and the stretch it covers (crop pixels).
+_Token = tuple[float, str, float, float]
+
+
+def _merged_spans(tokens: list[_Token], width: float) -> tuple[tuple[str, float, float], ...]:
+    """The merged tokens' spans as fractions of the crop, made to follow one another: a token
+    kept from one piece and its neighbour from the next may overlap a little at the cut."""
+    out: list[tuple[str, float, float]] = []
+    prev_end = 0.0
+    for k, (_, ch, s, e) in enumerate(tokens):
+        if k + 1 < len(tokens) and e > tokens[k + 1][2]:
+            e = (e + tokens[k + 1][2]) / 2
+        s = min(max(s, prev_end), e)
+        out.append((ch, min(1.0, max(0.0, s / width)), min(1.0, max(0.0, e / width))))
+        prev_end = e
+    return tuple(out)
+
+
 def _join_overlap(
-    left: list[tuple[float, str]],
-    right: list[tuple[float, str]],
+    left: list[_Token],
+    right: list[_Token],
     overlap_start: float,
     overlap_end: float,
     cut: float,
-) -> list[tuple[float, str]]:
+) -> list[_Token]:
+    """Tokens are (centre, class, ...): what follows the class rides along."""
     if not left:
         return list(right)
-    tail = [i for i, (x, _) in enumerate(left) if x >= overlap_start]
-    head = [j for j, (x, _) in enumerate(right) if x <= overlap_end]
-    keep_left = {i for i, (x, _) in enumerate(left) if x < cut}
-    keep_right = {j for j, (x, _) in enumerate(right) if x >= cut}
+    tail = [i for i, t in enumerate(left) if t[0] >= overlap_start]
+    head = [j for j, t in enumerate(right) if t[0] <= overlap_end]
+    keep_left = {i for i, t in enumerate(left) if t[0] < cut}
+    keep_right = {j for j, t in enumerate(right) if t[0] >= cut}
     tolerance = _same_place_tolerance(left, right)
     for i, j in _aligned([left[i] for i in tail], [right[j] for j in head], tolerance, tail, head):
         if i in keep_left and j in keep_right:
@@ -319,7 +389,7 @@ def _join_overlap(
     return [left[i] for i in sorted(keep_left)] + [right[j] for j in sorted(keep_right)]
 
 
-def _same_place_tolerance(left: list[tuple[float, str]], right: list[tuple[float, str]]) -> float:
+def _same_place_tolerance(left: list[_Token], right: list[_Token]) -> float:
     """How far apart two pieces' readings of one character may be reported: 0.6 of the typical
     character pitch (CTC positions are good to about half a character). With fewer than two
     characters in both pieces, anything goes (text alone decides)."""
@@ -329,8 +399,8 @@ def _same_place_tolerance(left: list[tuple[float, str]], right: list[tuple[float
 
 
 def _aligned(
-    a: list[tuple[float, str]],
-    b: list[tuple[float, str]],
+    a: list[_Token],
+    b: list[_Token],
     tolerance: float,
     a_ids: list[int],
     b_ids: list[int],
