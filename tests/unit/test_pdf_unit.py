@@ -321,10 +321,11 @@ def test_text_layer_modes_on_a_real_text_page() -> None:
         assert bool(ocr.images) == (source == "ocr")
         if source == "text_layer":
             assert [line.text for line in page.lines] == [hc.PDF_TEXT, "Second line of the page"]
-            # 24 pt Helvetica at 150 dpi: the box is about 50 pixels high, 100 below the top
+            # 24 pt Helvetica: the box is at most the font size high, 100 points below the top
             (x0, y0), _, (_, y1), _ = page.lines[0].box
             assert x0 == pytest.approx(72 * DEFAULT_DPI / 72, abs=6)  # + the H's side bearing
-            assert 15 < y1 - y0 < 60 and y0 > 0
+            assert 0.5 * 24 * DEFAULT_DPI / 72 < y1 - y0 < 1.2 * 24 * DEFAULT_DPI / 72
+            assert y0 == pytest.approx((100 - 24) * DEFAULT_DPI / 72, abs=0.2 * DEFAULT_DPI)
 
 
 def test_an_invisible_layer_is_ocred_under_auto_and_taken_under_use() -> None:
