@@ -8,9 +8,8 @@ Everything after works on upright axis-aligned boxes.
 The XY-cut splits a region at its widest whitespace gap:
 
 - a *vertical* gap (a gutter) runs the region's whole height and counts only when both sides look
-  like text columns (at least two lines, or one long one, of median length at least
-  ``COLUMN_LINE_HEIGHTS`` line heights), so a receipt's price column or a form's values are never
-  torn from their labels;
+  like text columns (each holds at least two lines ``COLUMN_LINE_HEIGHTS`` line heights long), so
+  a receipt's price column or a form's labels are never torn from their neighbours;
 - a *horizontal* gap runs the region's whole width and is at least ``BAND_GAP`` line heights tall
   (boxes shrunk a little first: neighbouring lines' boxes often touch).
 
@@ -150,8 +149,11 @@ def _gaps(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 
 def _column_like(part: list[Item], line_h: float) -> bool:
-    long_enough = median([it.w for it in part]) >= COLUMN_LINE_HEIGHTS * line_h
-    return long_enough and (len(part) >= 2 or part[0].w >= 2 * COLUMN_LINE_HEIGHTS * line_h)
+    """Text that reads as a column: at least two lines ``COLUMN_LINE_HEIGHTS`` line heights long
+    or more (short cells between them, a table or a chart's labels in a sidebar, do not count
+    against it), or one line twice that."""
+    long = [it.w for it in part if it.w >= COLUMN_LINE_HEIGHTS * line_h]
+    return len(long) >= 2 or any(w >= 2 * COLUMN_LINE_HEIGHTS * line_h for w in long)
 
 
 def _vertical_cut(items: list[Item], line_h: float) -> tuple[float, list[list[Item]]] | None:
