@@ -62,3 +62,42 @@ def render_vertical(text: str, *, size: int = 40, margin: int = 24) -> Image.Ima
 
 def to_bgr(img: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(img.convert("RGB"))[:, :, ::-1])
+
+
+def image_pdf(images: Sequence[Image.Image], *, dpi: float = 150.0, jpeg: bool = True) -> bytes:
+    """An image-only PDF (a scan): one page per image, each page the image at ``dpi``, no text
+    layer. Built with pikepdf, as a scanner's software would."""
+    import io
+    import zlib
+
+    import pikepdf
+
+    pdf = pikepdf.new()
+    for img in images:
+        rgb = img.convert("RGB")
+        w, h = rgb.size
+        if jpeg:
+            out = io.BytesIO()
+            rgb.save(out, "JPEG", quality=90)
+            stream = pikepdf.Stream(pdf, out.getvalue())
+            stream.Filter = pikepdf.Name.DCTDecode
+        else:
+            stream = pikepdf.Stream(pdf, zlib.compress(rgb.tobytes()))
+            stream.Filter = pikepdf.Name.FlateDecode
+        stream.Type = pikepdf.Name.XObject
+        stream.Subtype = pikepdf.Name.Image
+        stream.Width, stream.Height = w, h
+        stream.ColorSpace = pikepdf.Name.DeviceRGB
+        stream.BitsPerComponent = 8
+        pw, ph = w * 72.0 / dpi, h * 72.0 / dpi
+        content = f"q {pw:.3f} 0 0 {ph:.3f} 0 0 cm /Im0 Do Q".encode()
+        page = pikepdf.Dictionary(
+            Type=pikepdf.Name.Page,
+            MediaBox=[0, 0, pw, ph],
+            Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream)),
+            Contents=pikepdf.Stream(pdf, content),
+        )
+        pdf.pages.append(pikepdf.Page(page))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()

@@ -6,6 +6,8 @@ change without notice; the exception tree is drawn in ``cpuocr.errors``.
 """
 
 from ._deadline import Deadline
+from ._documents.model import Block, DocumentResult, Page, Paragraph, Row
+from ._documents.reader import iter_pages, read_document
 from ._engine.config import EngineConfig
 from ._engine.detection import DetectionConfig
 from ._engine.orientation import OrientationConfig
@@ -13,6 +15,7 @@ from ._engine.pipeline import OCR
 from ._engine.recognition import RecognitionConfig
 from ._engine.runtime import RuntimeConfig
 from ._types import Line, OCRResult
+from ._writers import write
 from .errors import (
     ConfigError,
     CpuocrError,
@@ -28,11 +31,13 @@ from .errors import (
 
 __all__ = [
     "OCR",
+    "Block",
     "ConfigError",
     "CpuocrError",
     "Deadline",
     "DeadlineExceeded",
     "DetectionConfig",
+    "DocumentResult",
     "EngineConfig",
     "ImageTooLarge",
     "InvalidImage",
@@ -41,11 +46,17 @@ __all__ = [
     "ModelNotFound",
     "OCRResult",
     "OrientationConfig",
+    "Page",
+    "Paragraph",
     "ProcessingFailed",
     "RecognitionConfig",
+    "Row",
     "RuntimeConfig",
     "UnsupportedFormat",
     "WorkLimitExceeded",
+    "iter_pages",
+    "read_document",
+    "write",
 ]
 __version__ = "0.1.0"
 

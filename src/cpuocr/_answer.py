@@ -9,6 +9,12 @@ Version 1 (``SCHEMA_VERSION``) — SPEC §2, compatible with the service cpuocr 
      "width": int, "height": int, "image_sha256": str, "cached": bool}
     {"success": false, "error": {"code": str, "message": str}}
 
+A document (a PDF, a multi-page TIFF) is answered per page (:func:`document_answer`)::
+
+    {"success": true, "page_count": int, "time_ms": float, "image_sha256": str, "cached": bool,
+     "pages": [{"page": int, "text": [str], "lines": [...], "width": int, "height": int,
+                "dpi": float, "source": "ocr" | "text_layer", "time_ms": float}]}
+
 A door may add keys of its own (the CLI adds ``file``); within a version keys are only ever added,
 never renamed, removed or given another meaning.
 """
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._documents.model import DocumentResult, Page
 from ._types import OCRResult
 
 SCHEMA_VERSION = 1
@@ -39,3 +46,31 @@ def ocr_answer(result: OCRResult, *, sha256: str, cached: bool = False) -> dict[
 def error_answer(code: str, message: str) -> dict[str, Any]:
     """The answer for an image (or request) that failed."""
     return {"success": False, "error": {"code": code, "message": message}}
+
+
+def page_answer(page: Page) -> dict[str, Any]:
+    """One page of a document answer: the lines in reading order, as in an image's answer."""
+    return {
+        "page": page.number,
+        "text": [line.text for line in page.lines],
+        "lines": [line.to_dict() for line in page.lines],
+        "width": page.width,
+        "height": page.height,
+        "dpi": round(page.dpi, 2),
+        "source": page.source,
+        "time_ms": round(page.time_ms, 1),
+    }
+
+
+def document_answer(
+    document: DocumentResult, *, sha256: str, cached: bool = False
+) -> dict[str, Any]:
+    """The answer for a document: its pages read (those asked for), in order."""
+    return {
+        "success": True,
+        "page_count": document.page_count,
+        "time_ms": round(sum(page.time_ms for page in document.pages), 1),
+        "image_sha256": sha256,
+        "cached": cached,
+        "pages": [page_answer(page) for page in document.pages],
+    }

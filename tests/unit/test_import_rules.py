@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "cpuocr._types": set(),
     "cpuocr._exit_codes": set(),
     "cpuocr._deadline": {"cpuocr.errors"},
-    "cpuocr._answer": {"cpuocr._types"},
+    "cpuocr._answer": {"cpuocr._types", "cpuocr._documents"},
     "cpuocr._engine": {"cpuocr.errors", "cpuocr._types", "cpuocr._deadline"},
     "cpuocr._documents": {"cpuocr.errors", "cpuocr._types", "cpuocr._deadline", "cpuocr._engine"},
     "cpuocr._writers": {"cpuocr.errors", "cpuocr._types", "cpuocr._documents"},

@@ -29,6 +29,8 @@ from .._exit_codes import (
 )
 from ..errors import ConfigError, CpuocrError, ImageTooLarge, ModelNotFound
 
+_EXTENSIONS = {".txt": "txt", ".json": "json", ".md": "md", ".hocr": "hocr", ".html": "hocr",
+               ".pdf": "pdf"}  # fmt: skip
 SUBCOMMANDS = {
     "serve": "run the HTTP API and the Web UI",
     "models": "install, list or verify the model files",
@@ -38,8 +40,10 @@ STDIN = "-"
 
 
 def _ocr_parser() -> argparse.ArgumentParser:
+    from .._documents.reader import TEXT_LAYER_MODES
     from .._engine.models import PRESETS
     from .._engine.preprocess import MODES
+    from .._writers import FORMATS
 
     commands = "\n".join(f"  cpuocr {name:<7} {what}" for name, what in SUBCOMMANDS.items())
     p = argparse.ArgumentParser(
@@ -61,6 +65,25 @@ def _ocr_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=sorted(PRESETS), default=None, help="model preset")
     p.add_argument("--preprocess", choices=MODES, default=None, help="preprocessing mode")
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads")
+    docs = p.add_argument_group("documents (PDF, multi-page TIFF) and output formats")
+    docs.add_argument("--pages", default=None, help="pages to read, e.g. 1-3,7 (default: all)")
+    docs.add_argument("--dpi", type=float, default=None, help="render resolution of PDF pages")
+    docs.add_argument(
+        "--text-layer",
+        choices=TEXT_LAYER_MODES,
+        default="auto",
+        help="PDF pages with real text: auto takes it where a page has it (default)",
+    )
+    docs.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="write the document in this format (default: from -o's extension, else text)",
+    )
+    docs.add_argument("-o", "--output", default=None, help="write to this file (one input)")
+    docs.add_argument(
+        "--chars", action="store_true", help="JSON: each line's character positions too"
+    )
     return p
 
 
@@ -78,14 +101,49 @@ def _sha256_of(path: str) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+def _head(path: str, max_bytes: int | None) -> bytes:
+    """Enough of a file to tell a document: its head, or the whole of a TIFF (its pages are
+    counted from the chain of directories) within the byte limit."""
+    from .._documents.sniff import HEAD_BYTES
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(HEAD_BYTES)
+            if head[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
+                rest = f.read(None if max_bytes is None else max(0, max_bytes - len(head)))
+                return head + rest
+            return head
+    except OSError:
+        return b""  # the engine names the problem
+
+
+def _output_format(args: argparse.Namespace) -> str | None:
+    if args.format is not None:
+        return str(args.format)
+    if args.output is not None:
+        fmt = _EXTENSIONS.get(Path(args.output).suffix.lower())
+        if fmt is None:
+            known = ", ".join(sorted(set(_EXTENSIONS.values())))
+            raise ConfigError(
+                f"cannot tell the format from {args.output!r}; add --format ({known})"
+            )
+        return fmt
+    return None
+
+
 def _run_ocr(argv: Sequence[str]) -> int:
     args = _ocr_parser().parse_args(argv)
     from .._answer import error_answer, ocr_answer
+    from .._documents.sniff import is_document
     from .._engine.config import EngineConfig
     from .._engine.pipeline import OCR
 
     if args.images.count(STDIN) > 1:
         print("cpuocr: standard input (-) can be read only once", file=sys.stderr)
+        return EXIT_USAGE
+    fmt = _output_format(args)
+    if args.output is not None and len(args.images) > 1:
+        print("cpuocr: -o writes one document: give one input", file=sys.stderr)
         return EXIT_USAGE
     try:
         ocr = OCR(
@@ -102,12 +160,17 @@ def _run_ocr(argv: Sequence[str]) -> int:
         for path in args.images:
             shown = "<stdin>" if path == STDIN else path
             try:
-                if path == STDIN:
-                    data = _read_stdin(ocr.config.max_bytes)
-                    result = ocr(data, det=not args.no_det)
+                data = _read_stdin(ocr.config.max_bytes) if path == STDIN else None
+                head = data if data is not None else _head(path, ocr.config.max_bytes)
+                if fmt is not None or is_document(head) or args.pages or args.dpi:
+                    answer = _read_document(ocr, args, path, data, fmt)
+                    if answer is not None:
+                        answers.append({**answer, "file": shown})
+                    continue
+                result = ocr(data if data is not None else path, det=not args.no_det)
+                if data is not None:
                     sha256 = hashlib.sha256(data).hexdigest()
                 else:
-                    result = ocr(path, det=not args.no_det)
                     sha256 = _sha256_of(path) if args.json else ""
             except CpuocrError as exc:
                 print(f"cpuocr: {shown}: {exc}", file=sys.stderr)
@@ -123,13 +186,67 @@ def _run_ocr(argv: Sequence[str]) -> int:
                 for line in result.text:
                     print(line)
                 sys.stdout.flush()  # each image's text as soon as it is read
-    if args.json:
+    if args.json and answers:
         payload = answers[0] if len(args.images) == 1 else answers
         indent = 2 if args.pretty else None
         separators = None if args.pretty else (",", ":")
         print(json.dumps(payload, ensure_ascii=False, indent=indent, separators=separators))
         sys.stdout.flush()  # a closed pipe is noticed here, not at the interpreter's exit
     return status
+
+
+def _read_document(
+    ocr: Any,
+    args: argparse.Namespace,
+    path: str,
+    data: bytes | None,
+    fmt: str | None,
+) -> dict[str, Any] | None:
+    """Read a document page by page. Text goes out as each page is read; ``--json`` returns
+    the document's answer (for the caller to print); a ``fmt`` is written whole to ``-o`` or
+    standard output."""
+    from .._answer import document_answer
+    from .._documents.reader import iter_pages, read_document
+    from .._writers import write
+
+    source: Any = data if data is not None else path
+    shown = "<stdin>" if path == STDIN else path
+    options = {
+        "ocr": ocr,
+        "pages": args.pages,
+        "dpi": args.dpi,
+        "text_layer": args.text_layer,
+        "det": not args.no_det,
+    }
+    if fmt is None and not args.json:
+        for page in iter_pages(source, **options):
+            print(f"==> {shown} page {page.number} <==")
+            for line in page.lines:
+                print(line.text)
+            sys.stdout.flush()  # each page's text as soon as it is read
+        return None
+    document = read_document(source, **options)
+    raw = data if data is not None else Path(path).read_bytes()
+    if fmt is None:  # --json
+        return document_answer(document, sha256=hashlib.sha256(raw).hexdigest())
+    out = write(document, fmt, source=raw, chars=args.chars)
+    if args.output is None:
+        sys.stdout.buffer.write(out)
+        sys.stdout.flush()
+    else:
+        _write_atomically(Path(args.output), out)
+    return None
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    """Write to a temporary name beside ``target``, then rename: never a half-written file."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
 def _run_models(argv: Sequence[str]) -> int:

@@ -351,6 +351,11 @@ def _open(data: bytes) -> Image.Image:
     except UnidentifiedImageError:
         name = sniff_unsupported(data[:64])
         if name is not None:
+            if name == "PDF":
+                raise UnsupportedFormat(
+                    "a PDF is a document, not one image: read it page by page "
+                    "(read_document, cpuocr FILE.pdf, or alone to POST /ocr)"
+                ) from None
             raise UnsupportedFormat(
                 f"{name} files are not supported; send JPEG, PNG, BMP, WebP, TIFF or GIF"
             ) from None

@@ -45,6 +45,7 @@ class ServeConfig:
     queue_size: int | None = None
     max_upload_bytes: int = 20 * MB
     max_batch_images: int = 16
+    max_pages: int = 50  # pages of one document read in one request
     cache_mb: float = 64.0
     request_timeout_s: float = 60.0
     graceful_timeout_s: float = 30.0
@@ -65,6 +66,7 @@ class ServeConfig:
                 _positive(name, value, allow_zero=name == "queue_size")
         _positive("max_upload_bytes", self.max_upload_bytes)
         _positive("max_batch_images", self.max_batch_images)
+        _positive("max_pages", self.max_pages)
         if self.cache_mb < 0:
             raise ConfigError(f"cache_mb must be >= 0 (0 disables the cache), got {self.cache_mb}")
         if self.request_timeout_s <= 0 or self.graceful_timeout_s < 0:
@@ -328,6 +330,8 @@ SETTINGS: tuple[Setting, ...] = (
             engine=True),
     Setting("max_batch_images", "--max-batch", "CPUOCR_MAX_BATCH", _int,
             "most images in one /ocr/batch request"),
+    Setting("max_pages", "--max-pages", "CPUOCR_MAX_PAGES", _int,
+            "most pages of one document (PDF, TIFF) read in one request"),
     Setting("cache_mb", "--cache-mb", "CPUOCR_CACHE_MB", _float,
             "result cache size in MB (0 disables it)", "MB"),
     Setting("request_timeout_s", "--request-timeout", "CPUOCR_REQUEST_TIMEOUT", _float,

@@ -23,9 +23,10 @@ import base64
 import binascii
 import contextlib
 import json
+import math
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +34,10 @@ import anyio.to_thread
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .._documents.reader import TEXT_LAYER_MODES
 from .._engine.preprocess import check_mode
 from .._engine.runtime import trim_freed_memory
+from .._writers import FORMATS
 from ..errors import ConfigError
 from .config import ServeConfig, parse_bool
 from .errors import (
@@ -76,10 +79,26 @@ class OcrOptions:
     preprocess: str | None = None  # None: the engine's configured mode (CPUOCR_PREPROCESS)
 
 
+MIN_DPI, MAX_DPI = 36.0, 600.0
+_PAGES = re.compile(r"^\s*\d+(\s*-\s*\d+)?(\s*,\s*\d+(\s*-\s*\d+)?)*\s*$")
+
+
+@dataclass(frozen=True)
+class DocumentOptions:
+    """How a document (PDF, multi-page TIFF) is read and answered: ``pages`` ("1-3,7"), the
+    render ``dpi`` (None: the reader's), ``text_layer``, and an output ``format`` (None: JSON)."""
+
+    pages: str | None = None
+    dpi: float | None = None
+    text_layer: str = "auto"
+    format: str | None = None
+
+
 @dataclass(frozen=True)
 class ParsedRequest:
     images: list[ImageInput]
     options: OcrOptions
+    document: DocumentOptions = DocumentOptions()
 
 
 def may_peek(request: Request) -> bool:
@@ -307,7 +326,9 @@ async def _parse_multipart(
             "the multipart field 'image' is missing: send the image as a file field named 'image'",
             code="missing_field",
         )
-    return ParsedRequest(images, _options(form.get("det"), form.get("preprocess")))
+    return ParsedRequest(
+        images, _options(form.get("det"), form.get("preprocess")), _document_options(form.get)
+    )
 
 
 def _check_image_bytes(size: int, config: ServeConfig) -> None:
@@ -354,7 +375,11 @@ async def _parse_json(body: bytearray, config: ServeConfig, *, batch: bool) -> P
             ImageInput(await anyio.to_thread.run_sync(decode_base64_image, item, config))
             for item in raw_images
         ]
-    return ParsedRequest(images, _options(payload.get("det"), payload.get("preprocess")))
+    return ParsedRequest(
+        images,
+        _options(payload.get("det"), payload.get("preprocess")),
+        _document_options(payload.get),
+    )
 
 
 def _load_json(body: bytearray, config: ServeConfig) -> Any:
@@ -404,3 +429,45 @@ def _options(det: Any, preprocess: Any) -> OcrOptions:
         except ConfigError as exc:
             raise BadRequest(str(exc), code="invalid_parameter") from None
     return OcrOptions(det_value, mode)
+
+
+def _document_options(get: Callable[[str], Any]) -> DocumentOptions:
+    """``pages``, ``dpi``, ``text_layer`` and ``format`` of a request, checked (400 with the
+    valid values); each may be left out or empty."""
+
+    def field(name: str) -> str | None:
+        value = get(name)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise BadRequest(f"{name} must be a string or a number", code="invalid_parameter")
+        return str(value).strip()
+
+    pages = field("pages")
+    if pages is not None and (len(pages) > 200 or not _PAGES.match(pages)):
+        raise BadRequest(
+            f"pages: {pages[:50]!r} is not a page list like 1-3,7", code="invalid_parameter"
+        )
+    dpi_text = field("dpi")
+    dpi = None
+    if dpi_text is not None:
+        try:
+            dpi = float(dpi_text)
+        except ValueError:
+            dpi = math.nan
+        if not MIN_DPI <= dpi <= MAX_DPI:
+            raise BadRequest(
+                f"dpi must be a number from {MIN_DPI:g} to {MAX_DPI:g}", code="invalid_parameter"
+            )
+    text_layer = (field("text_layer") or "auto").lower()
+    if text_layer not in TEXT_LAYER_MODES:
+        raise BadRequest(
+            f"text_layer: unknown value; valid: {', '.join(TEXT_LAYER_MODES)}",
+            code="invalid_parameter",
+        )
+    fmt = field("format")
+    if fmt is not None and fmt.lower() not in FORMATS:
+        raise BadRequest(
+            f"format: unknown value; valid: {', '.join(FORMATS)}", code="invalid_parameter"
+        )
+    return DocumentOptions(pages, dpi, text_layer, fmt.lower() if fmt else None)

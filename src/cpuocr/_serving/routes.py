@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Request, Security
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader
 
+from .._answer import document_answer
+from .._documents.sniff import is_document
+from .._writers import MEDIA_TYPES, write
 from .errors import Unauthorized
-from .inputs import parse_request
+from .inference import Admission
+from .inputs import ImageInput, ParsedRequest, parse_request
 from .schemas import (
     ERROR_RESPONSES,
     HealthResponse,
@@ -90,11 +96,26 @@ public = APIRouter()
     openapi_extra=request_body(batch=False),
     tags=["ocr"],
 )
-async def ocr(request: Request, service: ServiceDep) -> JSONResponse:
+async def ocr(request: Request, service: ServiceDep) -> Response:
     with await service.receive(request) as admission:
         parsed = await parse_request(request, service.config, batch=False)
-        answer = await service.recognize(parsed.images[0], parsed.options, admission)
+        image = parsed.images[0]
+        if parsed.document.format is not None or is_document(image.data):
+            return await _document(service, image, parsed, admission)
+        answer = await service.recognize(image, parsed.options, admission)
     return JSONResponse(answer)
+
+
+async def _document(
+    service: OcrService, image: ImageInput, parsed: ParsedRequest, admission: Admission
+) -> Response:
+    """A PDF or multi-page TIFF answered per page (or an image asked for in a ``format``)."""
+    document = await service.read_document(image, parsed.options, parsed.document, admission)
+    fmt = parsed.document.format
+    if fmt is None:
+        return JSONResponse(document_answer(document, sha256=await service.digest(image)))
+    out = await anyio.to_thread.run_sync(functools.partial(write, document, fmt, source=image.data))
+    return Response(out, media_type=MEDIA_TYPES[fmt])
 
 
 @api.post(

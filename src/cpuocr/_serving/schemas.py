@@ -53,10 +53,31 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
+PAGES_HELP = "documents: the pages to read, e.g. 1-3,7 (default: all, at most --max-pages)"
+DPI_HELP = "documents: render resolution of PDF pages (36-600; default: the reader's)"
+TEXT_LAYER_HELP = (
+    "documents: auto takes a PDF page's own text where it has real text and reads the others; "
+    "use always takes it; ignore always reads the page image"
+)
+FORMAT_HELP = (
+    "answer in this format instead of the JSON answer: txt, json (the document schema), md, "
+    "hocr or pdf (searchable PDF)"
+)
+
+
 class OCRJsonRequest(BaseModel):
-    image: str = Field(description="the image file's bytes, base64 (a data: URL prefix is allowed)")
+    image: str = Field(
+        description="the file's bytes, base64 (a data: URL prefix is allowed): an image, "
+        "or a PDF / multi-page TIFF (answered per page)"
+    )
     det: bool = Field(True, description="false: the whole image is one text line")
     preprocess: PreprocessMode | None = Field(None, description=PREPROCESS_HELP)
+    pages: str | None = Field(None, description=PAGES_HELP)
+    dpi: float | None = Field(None, description=DPI_HELP)
+    text_layer: Literal["auto", "use", "ignore"] = Field("auto", description=TEXT_LAYER_HELP)
+    format: Literal["txt", "json", "md", "hocr", "pdf"] | None = Field(
+        None, description=FORMAT_HELP
+    )
 
 
 class OCRBatchJsonRequest(BaseModel):
@@ -104,9 +125,31 @@ def _multipart_schema(batch: bool) -> dict[str, Any]:
         "type": "object",
         "required": ["image"],
         "properties": {
-            "image": {**image, "description": "image file(s): JPEG, PNG, BMP, WebP, TIFF, GIF"},
+            "image": {
+                **image,
+                "description": "image file(s): JPEG, PNG, BMP, WebP, TIFF, GIF"
+                + ("" if batch else "; or a PDF / multi-page TIFF, answered per page"),
+            },
             "det": {"type": "boolean", "default": True},
             "preprocess": {"type": "string", "enum": list(MODES), "description": PREPROCESS_HELP},
+            **(
+                {}
+                if batch
+                else {
+                    "pages": {"type": "string", "description": PAGES_HELP},
+                    "dpi": {"type": "number", "description": DPI_HELP},
+                    "text_layer": {
+                        "type": "string",
+                        "enum": ["auto", "use", "ignore"],
+                        "description": TEXT_LAYER_HELP,
+                    },
+                    "format": {
+                        "type": "string",
+                        "enum": ["txt", "json", "md", "hocr", "pdf"],
+                        "description": FORMAT_HELP,
+                    },
+                }
+            ),
         },
     }
 
@@ -129,7 +172,8 @@ def request_body(batch: bool) -> dict[str, Any]:
 def single_image_body() -> dict[str, Any]:
     body = request_body(False)
     props = body["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
-    del props["det"], props["preprocess"]
+    for name in ("det", "preprocess", "pages", "dpi", "text_layer", "format"):
+        del props[name]
     json_schema = body["requestBody"]["content"]["application/json"]["schema"]
     json_schema["properties"] = {"image": json_schema["properties"]["image"]}
     return body

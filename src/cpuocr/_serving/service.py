@@ -19,6 +19,8 @@ from starlette.requests import Request
 
 from .._answer import ocr_answer
 from .._deadline import Deadline
+from .._documents.model import DocumentResult
+from .._documents.reader import read_document
 from .._engine.imaging import probe_image
 from .._engine.pipeline import OCR
 from .._types import OCRResult
@@ -27,7 +29,7 @@ from .cache import CacheKey, ResultCache
 from .config import ServeConfig
 from .errors import Overloaded, error_payload
 from .inference import Admission, InferencePool, run_nicer
-from .inputs import ImageInput, OcrOptions, UploadGate, may_peek, read_body
+from .inputs import DocumentOptions, ImageInput, OcrOptions, UploadGate, may_peek, read_body
 from .metrics import Metrics
 
 log = logging.getLogger("cpuocr.serving")
@@ -232,6 +234,40 @@ class OcrService:
     def _failed(self, exc: BaseException) -> dict[str, Any]:
         self.metrics.images.labels(outcome="error").inc()
         return error_payload(exc)[1]
+
+    async def read_document(
+        self,
+        image: ImageInput,
+        options: OcrOptions,
+        document: DocumentOptions,
+        admission: Admission | None = None,
+    ) -> DocumentResult:
+        """A document (PDF, multi-page TIFF, or an image asked for in an output format) read page
+        by page in one slot, at most ``max_pages`` pages, under the request's deadline."""
+        if admission is not None:
+            admission.confirm()
+        data, max_pages = image.data, self.config.max_pages
+
+        def work(engine: OCR, deadline: Deadline) -> DocumentResult:
+            return read_document(
+                data,
+                ocr=engine,
+                pages=document.pages,
+                dpi=document.dpi,
+                text_layer=document.text_layer,  # type: ignore[arg-type]
+                max_pages=max_pages,
+                deadline=deadline,
+                det=options.det,
+                preprocess=options.preprocess,
+            )
+
+        try:
+            result = await self.pool.run(work, admission)
+        except CpuocrError:
+            self.metrics.images.labels(outcome="error").inc()
+            raise
+        self.metrics.images.labels(outcome="ok").inc(len(result.pages))
+        return result
 
     async def preprocess_stages(
         self, image: ImageInput, admission: Admission | None = None
