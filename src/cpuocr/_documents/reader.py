@@ -13,9 +13,9 @@ loader as one image (which refuses what it cannot read).
 Pages are rendered (or decoded) and read one at a time: memory holds one page whatever the page
 count, and a caller of :func:`iter_pages` may stop early. Work is bounded before it starts: the
 page count (``max_pages`` pages read in one call, checked before any page is rendered), each
-page's size (rendered within the engine's ``max_pixels``: the DPI is lowered for an oversized
-page and ``Page.dpi`` says so; absurd pages are refused) and the ``deadline`` (checked before each
-page and inside the engine).
+page's size (rendered within the engine's ``max_pixels`` and :data:`MAX_RENDER_PIXELS`: the DPI
+is lowered for an oversized page and ``Page.dpi`` says so; absurd pages are refused) and the
+``deadline`` (checked before each page and inside the engine).
 """
 
 from __future__ import annotations
@@ -55,6 +55,10 @@ DEFAULT_MAX_PAGES = 1000
 #: (region CER 5.84% both; 150: 6.22%, 100: 12.5%; the gap is small dense text) for less work
 #: (3.9 MP an A4 page against 8.7); the detector's own size budget makes more pixels no better.
 DEFAULT_DPI = 200.0
+#: Most pixels a PDF page is rendered at (the DPI is lowered past it), besides the engine's own
+#: limit. A3 at 200 dpi is 7.8 MP; past ~16 MP a page costs more memory (a 40 MP render and its
+#: reading took ~300 MB) while the detector still sees at most 2 MP of it.
+MAX_RENDER_PIXELS = 16_000_000
 #: The DPI a caller may ask for.
 MIN_DPI, MAX_DPI = 36.0, 1200.0
 #: Characters of one page's text layer read at most (a page of dense text has a few thousand).
@@ -242,7 +246,7 @@ class DocumentReader:
     # -- PDF --
 
     def _pdf_pages(self, pdf: PdfDocument) -> Iterator[Page]:
-        max_pixels = self._ocr.config.max_pixels
+        max_pixels = min(self._ocr.config.max_pixels, MAX_RENDER_PIXELS)
         for number in self.numbers:
             self._check_deadline(number)
             started = time.perf_counter()
@@ -260,7 +264,11 @@ class DocumentReader:
                     image = page.render(scale)
             if image is not None:
                 result = self._ocr(
-                    image, det=self._det, preprocess=self._preprocess, deadline=self._deadline
+                    image,
+                    det=self._det,
+                    preprocess=self._preprocess,
+                    deadline=self._deadline,
+                    writable=True,  # the rendered page is ours: preprocessed in place
                 )
                 del image
                 lines = list(result.lines)
@@ -289,7 +297,11 @@ class DocumentReader:
                 number, image, dpi = next(frames)
                 height, width = image.shape[:2]
                 result = self._ocr(
-                    image, det=self._det, preprocess=self._preprocess, deadline=self._deadline
+                    image,
+                    det=self._det,
+                    preprocess=self._preprocess,
+                    deadline=self._deadline,
+                    writable=True,  # the rendered page is ours: preprocessed in place
                 )
                 del image
                 size_pt = (width * 72.0 / dpi, height * 72.0 / dpi)

@@ -95,9 +95,14 @@ class OCR:
             return self._preprocess(self.load(source), source, mode)
 
     @staticmethod
-    def _preprocess(image: np.ndarray, source: ImageSource, mode: str) -> np.ndarray:
-        # The caller's own array is never written to; a copy the engine made may be.
-        owned = not (isinstance(source, np.ndarray) and np.may_share_memory(image, source))
+    def _preprocess(
+        image: np.ndarray, source: ImageSource, mode: str, writable: bool = False
+    ) -> np.ndarray:
+        # The caller's own array is never written to (unless given up); a copy the engine made
+        # may be.
+        owned = writable or not (
+            isinstance(source, np.ndarray) and np.may_share_memory(image, source)
+        )
         return apply_preprocess(image, mode, inplace=owned)
 
     def preprocess_stages(self, source: ImageSource) -> dict[str, np.ndarray]:
@@ -145,14 +150,18 @@ class OCR:
         det: bool = True,
         preprocess: str | None = None,
         deadline: Deadline | None = None,
+        writable: bool = False,
     ) -> OCRResult:
         """Read ``source``. With a ``deadline``, the call is abandoned (DeadlineExceeded) at the
         first check after it passes or is cancelled: between stages and recognition batches.
+        ``writable``: the caller gives up the array it passes, which the engine may then
+        preprocess in place (a rendered 40 MP page needs no second 120 MB copy); otherwise a
+        caller's array is never written to.
         Every failure is a :class:`~cpuocr.errors.CpuocrError`: an unexpected exception of a
         library on this input becomes ProcessingFailed, never a foreign exception."""
         try:
             with _engine_errors():
-                return self._read(source, det, preprocess, deadline)
+                return self._read(source, det, preprocess, deadline, writable)
         except CpuocrError:
             # A call that failed midway (a decoder error, a deadline) may have freed large
             # buffers; whole images trim on success, failures too (see runtime.TRIM_AFTER_PIXELS).
@@ -160,7 +169,12 @@ class OCR:
             raise
 
     def _read(
-        self, source: ImageSource, det: bool, preprocess: str | None, deadline: Deadline | None
+        self,
+        source: ImageSource,
+        det: bool,
+        preprocess: str | None,
+        deadline: Deadline | None,
+        writable: bool = False,
     ) -> OCRResult:
         started = time.perf_counter()
         mode = check_mode(preprocess or self.config.preprocess)
@@ -182,7 +196,7 @@ class OCR:
         self.check_work(width, height, det=det)
         lap("load")
         check("preprocessing")
-        prepared = self._preprocess(image, source, mode)
+        prepared = self._preprocess(image, source, mode, writable)
         del image  # only ``prepared`` is read from here on
         lap("preprocess")
 
