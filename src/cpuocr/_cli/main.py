@@ -207,7 +207,7 @@ def _read_document(
     standard output."""
     from .._answer import document_answer
     from .._documents.reader import iter_pages, read_document
-    from .._writers import write
+    from .._writers import page_text, write
 
     source: Any = data if data is not None else path
     shown = "<stdin>" if path == STDIN else path
@@ -220,9 +220,10 @@ def _read_document(
     }
     if fmt is None and not args.json:
         for page in iter_pages(source, **options):
+            # The page as text: paragraphs joined (Chinese lines without a space), cells of a
+            # row on one line, paragraphs apart by a blank line (the txt writer's page).
             print(f"==> {shown} page {page.number} <==")
-            for line in page.lines:
-                print(line.text)
+            sys.stdout.write(page_text(page))
             sys.stdout.flush()  # each page's text as soon as it is read
         return None
     document = read_document(source, **options)
