@@ -133,3 +133,26 @@ def test_a_pdf_in_a_batch_is_that_items_error(client: httpx.Client, scan: bytes)
     answers = client.post("/ocr/batch", files=files).json()
     assert answers[0]["success"] is True
     assert answers[1]["success"] is False and "POST /ocr" in answers[1]["error"]["message"]
+
+
+def test_preview_gives_each_page_its_image(client: httpx.Client, scan: bytes) -> None:
+    from PIL import Image
+
+    for response in (
+        _post(client, scan, preview="true"),
+        client.post("/ocr", json={"image": base64.b64encode(scan).decode(), "preview": True}),
+    ):
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert set(body) == DOC_KEYS and len(body["pages"]) == 3
+        for page in body["pages"]:
+            assert set(page) == PAGE_KEYS | {"preview"}
+            preview = page["preview"]
+            image = Image.open(io.BytesIO(base64.b64decode(preview["image"])))
+            image.load()
+            assert image.format == "JPEG" and image.size == (preview["width"], preview["height"])
+            assert max(image.size) <= 1600
+            aspect, page_aspect = image.width / image.height, page["width"] / page["height"]
+            assert abs(aspect - page_aspect) < 0.01 * page_aspect, (image.size, page)
+    bad = _post(client, scan, preview="maybe")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_parameter"

@@ -13,6 +13,8 @@ from typing import Any
 
 from PIL import Image
 
+from rendering import image_pdf, render_lines
+
 live = importlib.import_module("cpuocr_tests_live_server")  # loaded by conftest.py
 
 EXPECTED = list(live.RECEIPT_LINES)
@@ -181,3 +183,136 @@ def test_api_docs_page_renders_the_endpoints_offline(page: Any, ui_server: Any) 
     for path in ("/ocr", "/ocr/batch", "/preprocess", "/healthz", "/readyz", "/metrics"):
         assert path in paths
     assert all(u.startswith(ui_server.url) for u in requests), requests
+
+
+DOC_PAGES = (["第一页 发票 12345"], ["Page two total 42.50", "第二页 收据 2026"])
+
+
+def _squash(texts: list[str]) -> list[str]:
+    return ["".join(text.split()) for text in texts]
+
+
+def test_a_pdf_shows_as_pages_with_thumbnails_boxes_and_lines(
+    page: Any, ui_server: Any, artifacts: Path
+) -> None:
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    accept = page.get_by_test_id("file-input").get_attribute("accept") or ""
+    assert ".pdf" in accept and ".tif" in accept and "image/*" in accept
+    pdf = image_pdf([render_lines(lines, size=40) for lines in DOC_PAGES])
+    page.set_input_files(
+        "[data-testid=file-input]",
+        files=[
+            _file("scan.pdf", pdf, "application/pdf"),
+            _file("invoice.png", live.receipt_png(), "image/png"),
+        ],
+    )
+    card = _card(page, "scan.pdf")
+    assert card.get_attribute("data-state") == "pending"
+    page.get_by_test_id("start").click()
+    _wait_all_finished(page)
+    assert card.get_attribute("data-state") == "done"
+    answer = page.evaluate(
+        "() => window.cpuocr.items.find(it => it.name === 'scan.pdf').result.pages"
+        ".map(p => ({width: p.width, height: p.height, preview: p.preview}))"
+    )
+    assert all(p["preview"]["width"] > 0 for p in answer)
+
+    # a thumbnail per page, each showing its page's preview image
+    thumbs = card.get_by_test_id("page-thumb")
+    assert thumbs.count() == 2
+    assert thumbs.all_inner_texts() == ["1", "2"]
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=page-thumb] img')]"
+        ".every(img => img.complete && img.naturalWidth > 0)"
+    )
+    assert thumbs.nth(0).get_attribute("aria-current") == "page"
+
+    # page 1 first: its image, its boxes, its lines
+    lines = card.locator("[data-testid=line] .text")
+    polygons = card.locator("[data-testid=overlay] polygon")
+    assert card.get_attribute("data-page") == "1"
+    assert _squash(lines.all_inner_texts()) == _squash(DOC_PAGES[0])
+    assert polygons.count() == len(DOC_PAGES[0])
+    assert card.get_by_test_id("page-prev").is_disabled()
+    assert "Page 1 (1 of 2)" in card.get_by_test_id("page-label").inner_text()
+    assert (card.locator("img.image").get_attribute("src") or "").startswith("blob:")
+
+    # next: page 2's lines and boxes, the boxes in page pixels over the page image
+    card.get_by_test_id("page-next").click()
+    assert card.get_attribute("data-page") == "2"
+    assert _squash(lines.all_inner_texts()) == _squash(DOC_PAGES[1])
+    assert polygons.count() == len(DOC_PAGES[1])
+    assert card.get_by_test_id("page-next").is_disabled()
+    assert thumbs.nth(1).get_attribute("aria-current") == "page"
+    overlay = card.locator("[data-testid=overlay]")
+    assert overlay.get_attribute("viewBox") == f"0 0 {answer[1]['width']} {answer[1]['height']}"
+    page.wait_for_function(
+        "() => { const img = document.querySelector('[data-page=\"2\"] img.image');"
+        " return img && img.complete && img.naturalWidth > 0; }"
+    )
+    box, image_box = overlay.bounding_box(), card.locator("img.image").bounding_box()
+    assert abs(box["width"] - image_box["width"]) < 1
+    assert abs(box["height"] - image_box["height"]) < 1
+    natural = card.locator("img.image").evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    assert natural == [answer[1]["preview"]["width"], answer[1]["preview"]["height"]]
+    # each box lies over its line's ink: inside the image, in the upper/lower half in order
+    tops = [polygons.nth(i).bounding_box()["y"] for i in range(polygons.count())]
+    assert tops == sorted(tops) and all(image_box["y"] <= t < image_box["y"] + image_box["height"]
+                                        for t in tops)  # fmt: skip
+
+    # a line of page 2 highlights its box
+    card.locator("[data-testid=line]").nth(1).click()
+    assert "active" in (polygons.nth(1).get_attribute("class") or "")
+
+    # thumbnail 1 goes back to page 1; the arrow keys on the strip turn pages
+    thumbs.nth(0).click()
+    assert card.get_attribute("data-page") == "1"
+    assert _squash(lines.all_inner_texts()) == _squash(DOC_PAGES[0])
+    thumbs.nth(0).focus()
+    page.keyboard.press("ArrowRight")
+    assert card.get_attribute("data-page") == "2"
+    assert page.evaluate("document.activeElement.dataset.page") == "1"  # focus follows (0-based)
+    page.keyboard.press("ArrowLeft")
+    assert card.get_attribute("data-page") == "1"
+
+    # copy all: every page's text under a page separator; copy page: the page shown
+    card.get_by_test_id("copy-all").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    squashed = "".join(copied.split())
+    assert "Page1" in squashed and "Page2" in squashed
+    assert squashed.index("Page1") < squashed.index("Page2")
+    for text in _squash([line for lines_ in DOC_PAGES for line in lines_]):
+        assert text in squashed
+    card.get_by_test_id("copy-page").click()
+    page.wait_for_function("async () => (await navigator.clipboard.readText()).length < 40")
+    assert _squash(page.evaluate("navigator.clipboard.readText()").split("\n")) == _squash(
+        DOC_PAGES[0]
+    )
+
+    # exports hold the whole document
+    with page.expect_download() as info:
+        card.get_by_test_id("export-txt").click()
+    exported = "".join(Path(info.value.path()).read_text(encoding="utf-8").split())
+    assert all(t in exported for t in _squash([x for lines_ in DOC_PAGES for x in lines_]))
+    with page.expect_download() as info:
+        card.get_by_test_id("export-csv").click()
+    rows = list(csv.reader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8-sig"))))
+    assert rows[0][-1] == "page" and [r[-1] for r in rows[1:]] == ["1", "2", "2"]
+    with page.expect_download() as info:
+        card.get_by_test_id("export-json").click()
+    as_json = json.loads(Path(info.value.path()).read_text(encoding="utf-8"))
+    assert [p["page"] for p in as_json["pages"]] == [1, 2]
+    assert all("image" not in p["preview"] for p in as_json["pages"])  # no base64 in exports
+
+    # the image beside it is shown as before
+    invoice = _card(page, "invoice.png")
+    assert invoice.get_by_test_id("pages").is_hidden()
+    assert invoice.locator("[data-testid=line] .text").all_inner_texts() == EXPECTED
+    assert "2 files · 2 done · 0 failed" in page.get_by_test_id("summary").inner_text()
+
+    page.get_by_test_id("toast").wait_for(state="hidden")
+    page.screenshot(path=str(artifacts / "web-ui-pdf.png"), full_page=True)
+    foreign = [u for u in requests if not u.startswith((ui_server.url, "blob:", "data:"))]
+    assert foreign == []

@@ -24,7 +24,7 @@ import io
 import math
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,6 +63,13 @@ MAX_RENDER_PIXELS = 16_000_000
 MIN_DPI, MAX_DPI = 36.0, 1200.0
 #: Characters of one page's text layer read at most (a page of dense text has a few thousand).
 MAX_TEXT_LAYER_CHARS = 200_000
+#: The long side, in pixels, of the image a page taken from its text layer is rendered at for an
+#: ``on_image`` hook (no reading needs it; it is for a look at the page, e.g. the Web UI's).
+IMAGE_HOOK_MAX_SIDE = 1600
+
+#: Called with (page number, BGR image) as each page's image is ready, just before the engine
+#: reads it (the engine may then preprocess the array in place: copy what you keep).
+ImageHook = Callable[[int, np.ndarray], None]
 
 _PDF_MAGIC = b"%PDF-"
 _PAGE_TOKEN = re.compile(r"^\s*(\d+)\s*(?:(-)\s*(\d*)\s*)?$")
@@ -190,8 +197,10 @@ class DocumentReader:
         deadline: Deadline | None = None,
         det: bool = True,
         preprocess: str | None = None,
+        on_image: ImageHook | None = None,
     ) -> None:
         self._dpi = _check_options(text_layer, dpi, max_pages)
+        self._on_image = on_image
         self._ocr = ocr
         self._text_layer = text_layer
         self._deadline = deadline
@@ -250,7 +259,7 @@ class DocumentReader:
         for number in self.numbers:
             self._check_deadline(number)
             started = time.perf_counter()
-            image: np.ndarray | None = None
+            image: np.ndarray | None = None  # the page to read, or (text layer) to look at
             lines: list[Line] = []
             with pdf.page(number) as page:
                 g = page.geometry
@@ -262,7 +271,12 @@ class DocumentReader:
                     source = "text_layer" if lines else "ocr"
                 if source == "ocr":
                     image = page.render(scale)
-            if image is not None:
+                elif self._on_image is not None:  # a look at the page, while it is open
+                    side = max(g.width_pt, g.height_pt)
+                    image = page.render(min(scale, IMAGE_HOOK_MAX_SIDE / side))
+            if image is not None and self._on_image is not None:
+                self._on_image(number, image)  # outside the pdfium lock
+            if source == "ocr" and image is not None:
                 result = self._ocr(
                     image,
                     det=self._det,
@@ -270,8 +284,8 @@ class DocumentReader:
                     deadline=self._deadline,
                     writable=True,  # the rendered page is ours: preprocessed in place
                 )
-                del image
                 lines = list(result.lines)
+            image = None  # one page image at a time, not kept while the page is yielded
             yield _page(
                 number, width, height, scale * 72.0, (g.width_pt, g.height_pt), lines,
                 source, g.rotation, started,
@@ -296,6 +310,8 @@ class DocumentReader:
                 started = time.perf_counter()
                 number, image, dpi = next(frames)
                 height, width = image.shape[:2]
+                if self._on_image is not None:
+                    self._on_image(number, image)
                 result = self._ocr(
                     image,
                     det=self._det,
@@ -316,9 +332,21 @@ class DocumentReader:
             return
         self._check_deadline(1)
         started = time.perf_counter()
-        result = self._ocr(
-            source, det=self._det, preprocess=self._preprocess, deadline=self._deadline
-        )
+        if self._on_image is not None:  # decoded here (the limits applied) to be shown first
+            image = self._ocr.load(source)
+            self._on_image(1, image)
+            result = self._ocr(
+                image,
+                det=self._det,
+                preprocess=self._preprocess,
+                deadline=self._deadline,
+                writable=True,
+            )
+            del image
+        else:
+            result = self._ocr(
+                source, det=self._det, preprocess=self._preprocess, deadline=self._deadline
+            )
         dpi = _image_dpi(source)
         size_pt = (result.width * 72.0 / dpi, result.height * 72.0 / dpi)
         yield _page(1, result.width, result.height, dpi, size_pt, list(result.lines), "ocr", 0,
@@ -407,6 +435,7 @@ def iter_pages(
     deadline: Deadline | None = None,
     det: bool = True,
     preprocess: str | None = None,
+    on_image: ImageHook | None = None,
 ) -> Iterator[Page]:
     """The pages of ``source`` as they are read, one at a time (see :func:`read_document`). The
     document is opened at the first ``next()`` and closed when the iterator ends or is closed;
@@ -426,13 +455,17 @@ def read_document(
     deadline: Deadline | None = None,
     det: bool = True,
     preprocess: str | None = None,
+    on_image: ImageHook | None = None,
 ) -> DocumentResult:
     """Read a document: a PDF (path or bytes), a multi-page TIFF (path or bytes) or one image
     (path, bytes, array, PIL image). ``pages``: ``"1-3,7"`` or page numbers (1-based; default
     all); ``dpi``: PDF render resolution (default :data:`DEFAULT_DPI`); ``text_layer``: ``auto``
     takes a PDF page's embedded text where it is real and OCRs the rest, ``use`` takes any
     embedded text, ``ignore`` always OCRs; ``max_pages``: pages read in one call at most
-    (WorkLimitExceeded beyond). ``deadline``, ``det`` and ``preprocess`` go to the engine."""
+    (WorkLimitExceeded beyond). ``deadline``, ``det`` and ``preprocess`` go to the engine.
+    ``on_image(number, image)``, if given, sees each page's BGR image just before the engine reads
+    it (a page taken from its text layer is rendered for it, long side at most
+    :data:`IMAGE_HOOK_MAX_SIDE`); the engine may write to the array afterwards."""
     with DocumentReader(source, **_options(locals())) as reader:
         read = tuple(reader)
         return DocumentResult(

@@ -110,10 +110,13 @@ async def _document(
     service: OcrService, image: ImageInput, parsed: ParsedRequest, admission: Admission
 ) -> Response:
     """A PDF or multi-page TIFF answered per page (or an image asked for in a ``format``)."""
-    document = await service.read_document(image, parsed.options, parsed.document, admission)
+    document, previews = await service.read_document(
+        image, parsed.options, parsed.document, admission
+    )
     fmt = parsed.document.format
     if fmt is None:
-        return JSONResponse(document_answer(document, sha256=await service.digest(image)))
+        sha256 = await service.digest(image)
+        return JSONResponse(document_answer(document, sha256=sha256, previews=previews))
     out = await anyio.to_thread.run_sync(functools.partial(write, document, fmt, source=image.data))
     return Response(out, media_type=MEDIA_TYPES[fmt])
 

@@ -59,6 +59,10 @@ TEXT_LAYER_HELP = (
     "documents: auto takes a PDF page's own text where it has real text and reads the others; "
     "use always takes it; ignore always reads the page image"
 )
+PREVIEW_HELP = (
+    "documents: each page of the JSON answer also carries `preview` {width, height, image}: the "
+    "page as it was read, a base64 JPEG with its long side at most 1600 px"
+)
 FORMAT_HELP = (
     "answer in this format instead of the JSON answer: txt, json (the document schema), md, "
     "hocr or pdf (searchable PDF)"
@@ -78,6 +82,7 @@ class OCRJsonRequest(BaseModel):
     format: Literal["txt", "json", "md", "hocr", "pdf"] | None = Field(
         None, description=FORMAT_HELP
     )
+    preview: bool = Field(False, description=PREVIEW_HELP)
 
 
 class OCRBatchJsonRequest(BaseModel):
@@ -148,6 +153,7 @@ def _multipart_schema(batch: bool) -> dict[str, Any]:
                         "enum": ["txt", "json", "md", "hocr", "pdf"],
                         "description": FORMAT_HELP,
                     },
+                    "preview": {"type": "boolean", "default": False, "description": PREVIEW_HELP},
                 }
             ),
         },
@@ -172,7 +178,7 @@ def request_body(batch: bool) -> dict[str, Any]:
 def single_image_body() -> dict[str, Any]:
     body = request_body(False)
     props = body["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
-    for name in ("det", "preprocess", "pages", "dpi", "text_layer", "format"):
+    for name in ("det", "preprocess", "pages", "dpi", "text_layer", "format", "preview"):
         del props[name]
     json_schema = body["requestBody"]["content"]["application/json"]["schema"]
     json_schema["properties"] = {"image": json_schema["properties"]["image"]}

@@ -1,5 +1,6 @@
-// cpuocr Web UI: choose / drop / paste images, recognise them through POST /ocr, show boxes over
-// each image beside its lines, copy and export results, preview the preprocessing stages.
+// cpuocr Web UI: choose / drop / paste images and documents (PDF, multi-page TIFF), recognise them
+// through POST /ocr, show boxes over each image (each page of a document, with thumbnails and page
+// navigation) beside its lines, copy and export results, preview the preprocessing stages.
 // Plain JavaScript, no dependencies, nothing loaded from other sites.
 "use strict";
 
@@ -21,6 +22,9 @@
     done: "完成 / Done",
     error: "已拒绝 / Rejected",
   };
+
+  const NO_PREVIEW = "无法预览 / No preview";
+  const PAGES_LATER = "识别后逐页显示 / Pages appear after recognition";
 
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
@@ -46,7 +50,9 @@
     toast: $("#toast"),
   };
 
-  /** @type {Array<{id:number,file:File,name:string,url:string|null,state:string,result:any,error:any,card:HTMLElement}>} */
+  // A document item (PDF / TIFF) also has `doc: true`, `page` (the index of the page shown) and
+  // `pageUrls` (a blob: URL of each page's preview image, or null).
+  /** @type {Array<{id:number,file:File,name:string,doc:boolean,url:string|null,state:string,result:any,error:any,card:HTMLElement,page:number,pageUrls:Array<string|null>}>} */
   const items = [];
   let nextId = 1;
   let pasteCount = 0;
@@ -93,11 +99,14 @@
         id: nextId++,
         file,
         name: file.name || `image-${nextId}`,
+        doc: isDocumentFile(file),
         url: file.type.startsWith("image/") || file.type === "" ? URL.createObjectURL(file) : null,
         state: "pending",
         result: null,
         error: null,
         card: null,
+        page: 0,
+        pageUrls: [],
       };
       item.card = buildCard(item);
       items.push(item);
@@ -109,6 +118,23 @@
     refresh();
   }
 
+  /** A PDF or TIFF: sent with preview=true and, when the server reads it as pages, shown page by page. */
+  function isDocumentFile(file) {
+    return (
+      file.type === "application/pdf" || file.type === "image/tiff" || /\.(pdf|tiff?)$/i.test(file.name || "")
+    );
+  }
+
+  /** A document answer (per page) rather than an image's. */
+  function isDocument(result) {
+    return Boolean(result) && Array.isArray(result.pages);
+  }
+
+  /** What the card shows: the image's answer, or the selected page of a document's. */
+  function view(item) {
+    return isDocument(item.result) ? item.result.pages[item.page] : item.result;
+  }
+
   function buildCard(item) {
     const card = els.template.content.firstElementChild.cloneNode(true);
     card.dataset.id = String(item.id);
@@ -116,6 +142,10 @@
     $(".file-name", card).title = item.name;
     $(".file-meta", card).textContent = `${formatBytes(item.file.size)}${item.file.type ? " · " + item.file.type : ""}`;
     const img = $(".image", card);
+    if (item.doc) {
+      $(".no-preview", card).textContent = PAGES_LATER;
+      $("[data-action='preview']", card).hidden = true; // the stages are of one image
+    }
     if (item.url) {
       img.src = item.url;
       img.alt = item.name;
@@ -128,6 +158,7 @@
     card.addEventListener("click", (event) => onCardClick(item, event));
     card.addEventListener("mouseover", (event) => onHover(item, event, true));
     card.addEventListener("mouseout", (event) => onHover(item, event, false));
+    card.addEventListener("keydown", (event) => onCardKey(item, event));
     return card;
   }
 
@@ -136,12 +167,21 @@
     $(".no-preview", card).hidden = false;
   }
 
+  function showImage(card, url, alt) {
+    const img = $(".image", card);
+    img.src = url;
+    img.alt = alt;
+    $(".image-wrap", card).hidden = false;
+    $(".no-preview", card).hidden = true;
+  }
+
   function setState(item, state, card = item.card) {
     item.state = state;
     card.dataset.state = state;
     $(".status", card).textContent = STATUS_LABELS[state];
     const done = state === "done";
-    for (const button of $$("[data-export], [data-action='copy-all']", card)) button.disabled = !done;
+    const buttons = $$("[data-export], [data-action='copy-all'], [data-action='copy-page']", card);
+    for (const button of buttons) button.disabled = !done;
   }
 
   // ---------------------------------------------------------------- recognition
@@ -177,10 +217,12 @@
     form.append("image", item.file, item.name);
     form.append("det", els.det.checked ? "true" : "false");
     form.append("preprocess", els.preprocess.value);
+    if (item.doc) form.append("preview", "true"); // each page's image comes back with its lines
     const answer = await postWithRetry("/ocr", form, item);
     if (answer.ok) {
       item.result = answer.body;
       item.error = null;
+      takePreviews(item);
       setState(item, "done");
       renderResult(item);
     } else {
@@ -230,21 +272,66 @@
     return { "X-API-Key": key };
   }
 
-  function clearResult(item) {
-    const card = item.card;
+  function clearView(card) {
     $(".lines", card).replaceChildren();
     $(".overlay", card).replaceChildren();
     $(".lines-head", card).replaceChildren();
-    const err = $(".error-message", card);
-    err.hidden = true;
-    err.replaceChildren();
     const none = $(".no-lines", card);
     if (none) none.remove();
   }
 
-  function renderResult(item) {
+  function clearResult(item) {
     const card = item.card;
+    clearView(card);
+    const err = $(".error-message", card);
+    err.hidden = true;
+    err.replaceChildren();
+    $(".pages", card).hidden = true;
+    $(".thumbs", card).replaceChildren();
+    $("[data-action='copy-page']", card).hidden = true;
+    releasePages(item);
+  }
+
+  /** A document's page images: base64 in the answer, kept as blob: URLs (the base64 dropped). */
+  function takePreviews(item) {
+    releasePages(item);
+    if (!isDocument(item.result)) return;
+    item.pageUrls = item.result.pages.map((page) => {
+      const preview = page.preview;
+      if (!preview || !preview.image) return null;
+      const raw = atob(preview.image);
+      const bytes = new Uint8Array(raw.length);
+      for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+      delete preview.image;
+      return URL.createObjectURL(new Blob([bytes], { type: "image/jpeg" }));
+    });
+  }
+
+  function releasePages(item) {
+    for (const url of item.pageUrls) if (url) URL.revokeObjectURL(url);
+    item.pageUrls = [];
+  }
+
+  function renderResult(item) {
     const r = item.result;
+    if (isDocument(r)) {
+      renderPages(item);
+      return;
+    }
+    if (item.doc) $(".no-preview", item.card).textContent = NO_PREVIEW; // a one-page TIFF
+    drawLines(item, r);
+    const head = $(".lines-head", item.card);
+    head.append(
+      tag(`${r.lines.length} 行 / lines`),
+      tag(`${Math.round(r.time_ms)} ms`),
+      tag(`${r.width}×${r.height}`),
+    );
+    if (r.cached) head.append(tag("缓存 / cached", "tag-cached"));
+  }
+
+  /** The boxes over the image (in the answer's pixels: the viewBox) and the list of lines. */
+  function drawLines(item, r) {
+    const card = item.card;
     const svg = $(".overlay", card);
     svg.setAttribute("viewBox", `0 0 ${r.width} ${r.height}`);
     const list = $(".lines", card);
@@ -264,13 +351,108 @@
       p.textContent = "没有找到文字 / No text found";
       list.after(p);
     }
+  }
+
+  // ---------------------------------------------------------------- documents: pages
+
+  function renderPages(item) {
+    const card = item.card;
+    const r = item.result;
+    const count = r.pages.length;
+    const meta = `${formatBytes(item.file.size)} · 共 ${r.page_count} 页 / ${r.page_count} page${r.page_count === 1 ? "" : "s"}`;
+    $(".file-meta", card).textContent =
+      count === r.page_count ? meta : `${meta} · 读 ${count} 页 / ${count} read`;
+    $(".no-preview", card).textContent = NO_PREVIEW;
+    const thumbs = r.pages.map((page, i) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "thumb";
+      button.dataset.action = "page";
+      button.dataset.page = String(i);
+      button.setAttribute("data-testid", "page-thumb");
+      button.setAttribute("aria-label", `第 ${page.page} 页 / Page ${page.page}`);
+      button.title = `第 ${page.page} 页 · ${page.lines.length} 行 — Page ${page.page} · ${page.lines.length} lines`;
+      const url = item.pageUrls[i];
+      if (url) {
+        const img = document.createElement("img");
+        img.src = url;
+        img.alt = "";
+        img.loading = "lazy";
+        img.decoding = "async";
+        if (page.preview) img.style.aspectRatio = `${page.preview.width} / ${page.preview.height}`;
+        button.append(img);
+      } else {
+        const blank = document.createElement("span");
+        blank.className = "thumb-blank";
+        blank.textContent = "—";
+        button.append(blank);
+      }
+      const number = document.createElement("span");
+      number.className = "thumb-num";
+      number.textContent = String(page.page);
+      button.append(number);
+      return button;
+    });
+    $(".thumbs", card).replaceChildren(...thumbs);
+    $(".pages", card).hidden = false;
+    $("[data-action='copy-page']", card).hidden = false;
+    selectPage(item, 0);
+  }
+
+  /** Show page ``index`` (0-based, of the pages read): its image, boxes and lines. */
+  function selectPage(item, index, focusThumb = false) {
+    const pages = item.result.pages;
+    if (!pages.length) return;
+    index = Math.max(0, Math.min(pages.length - 1, index));
+    item.page = index;
+    const page = pages[index];
+    const card = item.card;
+    clearView(card);
+    const url = item.pageUrls[index];
+    if (url) showImage(card, url, `${item.name} · 第 ${page.page} 页 / Page ${page.page}`);
+    else showNoPreview(card);
+    drawLines(item, page);
     const head = $(".lines-head", card);
     head.append(
-      tag(`${r.lines.length} 行 / lines`),
-      tag(`${Math.round(r.time_ms)} ms`),
-      tag(`${r.width}×${r.height}`),
+      tag(`第 ${page.page} 页 / Page ${page.page}`, "tag-page"),
+      tag(`${page.lines.length} 行 / lines`),
+      tag(`${Math.round(page.time_ms)} ms`),
+      tag(`${page.width}×${page.height} · ${Math.round(page.dpi)} dpi`),
     );
-    if (r.cached) head.append(tag("缓存 / cached", "tag-cached"));
+    if (page.source === "text_layer") head.append(tag("文字层 / text layer", "tag-cached"));
+    if (item.result.cached) head.append(tag("缓存 / cached", "tag-cached"));
+    card.dataset.page = String(page.page);
+    $(".page-label", card).textContent =
+      `第 ${page.page} 页（${index + 1} / ${pages.length}）· Page ${page.page} (${index + 1} of ${pages.length})`;
+    $("[data-action='page-prev']", card).disabled = index === 0;
+    $("[data-action='page-next']", card).disabled = index === pages.length - 1;
+    const strip = $(".thumbs", card);
+    for (const thumb of $$(".thumb", strip)) {
+      const selected = Number(thumb.dataset.page) === index;
+      thumb.classList.toggle("selected", selected);
+      if (selected) thumb.setAttribute("aria-current", "page");
+      else thumb.removeAttribute("aria-current");
+    }
+    const current = $(`.thumb[data-page="${index}"]`, strip);
+    if (current) {
+      // Scroll the strip only (never the page) to keep the selected thumbnail in sight.
+      const left = current.offsetLeft;
+      if (left < strip.scrollLeft) strip.scrollLeft = left - 8;
+      else if (left + current.offsetWidth > strip.scrollLeft + strip.clientWidth) {
+        strip.scrollLeft = left + current.offsetWidth - strip.clientWidth + 8;
+      }
+      if (focusThumb) current.focus({ preventScroll: true });
+    }
+  }
+
+  function onCardKey(item, event) {
+    if (!isDocument(item.result) || !event.target.closest(".pages")) return;
+    const step = { ArrowLeft: -1, ArrowRight: 1, PageUp: -1, PageDown: 1 }[event.key];
+    const jump = { Home: 0, End: item.result.pages.length - 1 }[event.key];
+    if (step === undefined && jump === undefined) return;
+    event.preventDefault();
+    const onThumb = Boolean(event.target.closest(".thumb"));
+    selectPage(item, jump !== undefined ? jump : item.page + step, onThumb);
   }
 
   function buildLine(line, i) {
@@ -327,13 +509,18 @@
     const target = event.target;
     const actionEl = target.closest("[data-action], [data-export]");
     if (actionEl) {
+      const action = actionEl.dataset.action;
       if (actionEl.dataset.export) exportItems([item], actionEl.dataset.export);
-      else if (actionEl.dataset.action === "copy-all") copyText(allText([item]), "已复制全部 / Copied all lines");
+      else if (action === "copy-all") copyText(allText([item]), "已复制全部 / Copied all lines");
+      else if (action === "copy-page") copyText(view(item).text.join("\n"), "已复制本页 / Copied this page");
+      else if (action === "page") selectPage(item, Number(actionEl.dataset.page));
+      else if (action === "page-prev") selectPage(item, item.page - 1);
+      else if (action === "page-next") selectPage(item, item.page + 1);
       else if (actionEl.dataset.action === "remove") removeItem(item);
       else if (actionEl.dataset.action === "preview") openPreview(item);
       else if (actionEl.dataset.action === "copy-line") {
         const li = actionEl.closest(".line");
-        const line = item.result.lines[Number(li.dataset.index)];
+        const line = view(item).lines[Number(li.dataset.index)];
         copyText(line.text, "已复制 / Copied");
         setActive(item, Number(li.dataset.index));
       }
@@ -363,6 +550,7 @@
     const i = items.indexOf(item);
     if (i >= 0) items.splice(i, 1);
     if (item.url) URL.revokeObjectURL(item.url);
+    releasePages(item);
     item.card.remove();
     refresh();
   }
@@ -380,17 +568,31 @@
     els.bulk.hidden = n === 0;
     els.start.disabled = running || (waiting === 0 && failed === 0);
     els.clear.disabled = running || n === 0;
-    els.summary.textContent =
-      `${n} 张图片 · ${done} 完成 · ${failed} 失败 — ${n} image${n === 1 ? "" : "s"} · ${done} done · ${failed} failed`;
+    const files = items.some((it) => it.doc)
+      ? [`${n} 个文件`, `${n} file${n === 1 ? "" : "s"}`]
+      : [`${n} 张图片`, `${n} image${n === 1 ? "" : "s"}`];
+    els.summary.textContent = `${files[0]} · ${done} 完成 · ${failed} 失败 — ${files[1]} · ${done} done · ${failed} failed`;
     for (const b of $$("[data-export-all], #copy-everything")) b.disabled = done === 0;
   }
 
   // ---------------------------------------------------------------- copy & export
 
+  /** The pages of a result: a document's, or an image's answer as its one page (page null). */
+  function pagesOf(result) {
+    return isDocument(result) ? result.pages : [{ ...result, page: null }];
+  }
+
+  function itemText(it) {
+    if (!isDocument(it.result)) return it.result.text.join("\n");
+    return it.result.pages
+      .map((p) => `--- 第 ${p.page} 页 / Page ${p.page} ---\n${p.text.join("\n")}`)
+      .join("\n\n");
+  }
+
   function allText(list) {
     const ready = list.filter((it) => it.result);
-    if (ready.length === 1) return ready[0].result.text.join("\n");
-    return ready.map((it) => `=== ${it.name} ===\n${it.result.text.join("\n")}`).join("\n\n");
+    if (ready.length === 1) return itemText(ready[0]);
+    return ready.map((it) => `=== ${it.name} ===\n${itemText(it)}`).join("\n\n");
   }
 
   const EXPORTERS = {
@@ -408,8 +610,16 @@
       ext: "csv",
       build: (list) => {
         const rows = [["file", "line", "text", "score", "x1", "y1", "x2", "y2", "x3", "y3", "x4", "y4"]];
+        const paged = list.some((it) => isDocument(it.result));
+        if (paged) rows[0].push("page"); // boxes are in that page's pixels
         for (const it of list) {
-          it.result.lines.forEach((l, i) => rows.push([it.name, i + 1, l.text, l.score, ...l.box.flat()]));
+          for (const page of pagesOf(it.result)) {
+            page.lines.forEach((l, i) => {
+              const row = [it.name, i + 1, l.text, l.score, ...l.box.flat()];
+              if (paged) row.push(page.page === null ? "" : page.page);
+              rows.push(row);
+            });
+          }
         }
         // The BOM makes spreadsheet programs read the Chinese text as UTF-8.
         return "\ufeff" + rows.map((r) => r.map(csvCell).join(",")).join("\r\n") + "\r\n";
@@ -421,19 +631,21 @@
       build: (list) =>
         list
           .map((it) => {
-            const rows = it.result.lines.map(
-              (l, i) => `| ${i + 1} | ${mdCell(l.text)} | ${l.score.toFixed(3)} |`,
-            );
-            return [
-              `## ${mdCell(it.name)}`,
-              "",
-              `${it.result.width}×${it.result.height} px · ${it.result.lines.length} lines`,
-              "",
-              "| # | 文本 / Text | 置信度 / Confidence |",
-              "|---:|---|---:|",
-              ...rows,
-              "",
-            ].join("\n");
+            const sections = pagesOf(it.result).map((page) => {
+              const rows = page.lines.map(
+                (l, i) => `| ${i + 1} | ${mdCell(l.text)} | ${l.score.toFixed(3)} |`,
+              );
+              return [
+                ...(page.page === null ? [] : [`### 第 ${page.page} 页 / Page ${page.page}`, ""]),
+                `${page.width}×${page.height} px · ${page.lines.length} lines`,
+                "",
+                "| # | 文本 / Text | 置信度 / Confidence |",
+                "|---:|---|---:|",
+                ...rows,
+                "",
+              ].join("\n");
+            });
+            return [`## ${mdCell(it.name)}`, "", ...sections].join("\n");
           })
           .join("\n"),
     },
