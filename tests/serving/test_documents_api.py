@@ -156,3 +156,15 @@ def test_preview_gives_each_page_its_image(client: httpx.Client, scan: bytes) ->
             assert abs(aspect - page_aspect) < 0.01 * page_aspect, (image.size, page)
     bad = _post(client, scan, preview="maybe")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_parameter"
+
+
+def test_json_format_with_character_positions(client: httpx.Client, scan: bytes) -> None:
+    plain = _post(client, scan, format="json", pages="1").json()
+    with_chars = _post(client, scan, format="json", pages="1", chars="true").json()
+    line = with_chars["pages"][0]["blocks"][0]["paragraphs"][0]["rows"][0]["lines"][0]
+    assert len(line["chars"]) == len(line["text"])
+    starts = [c["start"] for c in line["chars"]]
+    assert starts == sorted(starts) and starts[0] >= 0 and starts[-1] <= 1
+    plain_line = plain["pages"][0]["blocks"][0]["paragraphs"][0]["rows"][0]["lines"][0]
+    assert "chars" not in plain_line
+    assert _post(client, scan, chars="perhaps").status_code == 400

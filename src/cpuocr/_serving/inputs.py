@@ -87,13 +87,15 @@ _PAGES = re.compile(r"^\s*\d+(\s*-\s*\d+)?(\s*,\s*\d+(\s*-\s*\d+)?)*\s*$")
 class DocumentOptions:
     """How a document (PDF, multi-page TIFF) is read and answered: ``pages`` ("1-3,7"), the
     render ``dpi`` (None: the reader's), ``text_layer``, an output ``format`` (None: JSON), and
-    ``preview``: each page of the JSON answer carries the page's image, scaled down (Web UI)."""
+    ``preview``: each page of the JSON answer carries the page's image, scaled down (Web UI);
+    ``chars``: ``format=json`` gives each line's character positions."""
 
     pages: str | None = None
     dpi: float | None = None
     text_layer: str = "auto"
     format: str | None = None
     preview: bool = False
+    chars: bool = False
 
 
 @dataclass(frozen=True)
@@ -434,8 +436,8 @@ def _options(det: Any, preprocess: Any) -> OcrOptions:
 
 
 def _document_options(get: Callable[[str], Any]) -> DocumentOptions:
-    """``pages``, ``dpi``, ``text_layer``, ``format`` and ``preview`` of a request, checked (400
-    with the valid values); each may be left out or empty."""
+    """``pages``, ``dpi``, ``text_layer``, ``format``, ``preview`` and ``chars`` of a request,
+    checked (400 with the valid values); each may be left out or empty."""
 
     def field(name: str) -> str | None:
         value = get(name)
@@ -472,9 +474,13 @@ def _document_options(get: Callable[[str], Any]) -> DocumentOptions:
         raise BadRequest(
             f"format: unknown value; valid: {', '.join(FORMATS)}", code="invalid_parameter"
         )
-    raw_preview = get("preview")
-    try:
-        preview = raw_preview not in (None, "") and parse_bool(raw_preview, "preview")
-    except ConfigError as exc:
-        raise BadRequest(str(exc), code="invalid_parameter") from None
-    return DocumentOptions(pages, dpi, text_layer, fmt.lower() if fmt else None, preview)
+    flags = {}
+    for name in ("preview", "chars"):
+        raw = get(name)
+        try:
+            flags[name] = raw not in (None, "") and parse_bool(raw, name)
+        except ConfigError as exc:
+            raise BadRequest(str(exc), code="invalid_parameter") from None
+    return DocumentOptions(
+        pages, dpi, text_layer, fmt.lower() if fmt else None, flags["preview"], flags["chars"]
+    )

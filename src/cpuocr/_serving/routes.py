@@ -117,7 +117,10 @@ async def _document(
     if fmt is None:
         sha256 = await service.digest(image)
         return JSONResponse(document_answer(document, sha256=sha256, previews=previews))
-    out = await anyio.to_thread.run_sync(functools.partial(write, document, fmt, source=image.data))
+    write_it = functools.partial(
+        write, document, fmt, source=image.data, chars=parsed.document.chars
+    )
+    out = await anyio.to_thread.run_sync(write_it)
     return Response(out, media_type=MEDIA_TYPES[fmt])
 
 

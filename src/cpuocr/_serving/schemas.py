@@ -63,6 +63,7 @@ PREVIEW_HELP = (
     "documents: each page of the JSON answer also carries `preview` {width, height, image}: the "
     "page as it was read, a base64 JPEG with its long side at most 1600 px"
 )
+CHARS_HELP = "format=json: each line's characters too, with their positions along the line"
 FORMAT_HELP = (
     "answer in this format instead of the JSON answer: txt, json (the document schema), md, "
     "hocr or pdf (searchable PDF)"
@@ -83,6 +84,7 @@ class OCRJsonRequest(BaseModel):
         None, description=FORMAT_HELP
     )
     preview: bool = Field(False, description=PREVIEW_HELP)
+    chars: bool = Field(False, description=CHARS_HELP)
 
 
 class OCRBatchJsonRequest(BaseModel):
@@ -154,6 +156,7 @@ def _multipart_schema(batch: bool) -> dict[str, Any]:
                         "description": FORMAT_HELP,
                     },
                     "preview": {"type": "boolean", "default": False, "description": PREVIEW_HELP},
+                    "chars": {"type": "boolean", "default": False, "description": CHARS_HELP},
                 }
             ),
         },
@@ -178,7 +181,7 @@ def request_body(batch: bool) -> dict[str, Any]:
 def single_image_body() -> dict[str, Any]:
     body = request_body(False)
     props = body["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
-    for name in ("det", "preprocess", "pages", "dpi", "text_layer", "format", "preview"):
+    for name in ("det", "preprocess", "pages", "dpi", "text_layer", "format", "preview", "chars"):
         del props[name]
     json_schema = body["requestBody"]["content"]["application/json"]["schema"]
     json_schema["properties"] = {"image": json_schema["properties"]["image"]}
