@@ -375,7 +375,7 @@ def test_high_depth_images_are_scaled_as_before() -> None:
 
 def test_bad_arrays_are_refused() -> None:
     with pytest.raises(InvalidImage):
-        array_to_bgr(np.zeros((4, 4, 2), np.uint8))
+        array_to_bgr(np.zeros((4, 4, 5), np.uint8))  # (H, W, 2) is gray + alpha
     with pytest.raises(InvalidImage):
         array_to_bgr(np.zeros((0, 4), np.uint8))
 

@@ -3,7 +3,9 @@
 Size limits are checked from the file header *before* any pixel is decoded, so a small file that
 claims to be 60000×60000 costs nothing. Only raster formats we can decode safely are opened (PIL is
 told the list, so e.g. EPS never reaches Ghostscript). EXIF orientation is applied, alpha is
-flattened on white, 16-bit and float images are scaled to 8 bits, palette/CMYK/gray are converted.
+flattened on a backdrop chosen from the content (white, or black under light ink: see
+:func:`choose_backdrop`), 16-bit and float images are scaled to 8 bits, palette/CMYK/gray are
+converted.
 
 Within the byte and pixel limits a file can still ask its decoder for unbounded work (20000 empty
 progressive JPEG scans, two million TIFF strips, a million PNG chunks, a 40-megapixel RLE bitmap
@@ -482,10 +484,11 @@ def _pil_to_bgr(img: Image.Image, *, owned: bool = False) -> np.ndarray:
             scaled = _apply_scale(np.asarray(img.crop(box)), scale)
             out[y0:y1, x0:x1] = scaled[:, :, None]
     elif mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
+        backdrop = _pil_backdrop(img)
         for box in _bands(w, h):
             x0, y0, x1, y1 = box
             rgba = np.asarray(img.crop(box).convert("RGBA"))
-            _flatten_on_white(rgba[:, :, 2::-1], rgba[:, :, 3], out[y0:y1, x0:x1])
+            _flatten(rgba[:, :, 2::-1], rgba[:, :, 3], out[y0:y1, x0:x1], backdrop)
     elif mode in ("L", "1"):
         for box in _bands(w, h):
             x0, y0, x1, y1 = box
@@ -521,12 +524,64 @@ def _orient(bgr: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(view)
 
 
-def _flatten_on_white(color: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> None:
-    """out = round(color × a/255 + 255 × (1 − a/255)) in integers (exact: the numerator over 255
-    is never a half), into ``out``; ``color`` (H, W, 3) and ``alpha`` (H, W) uint8."""
+#: Alpha from which a pixel counts as visible content when the backdrop is chosen.
+ALPHA_VISIBLE = 128
+#: Mean lightness (0–255 luma) of the visible pixels from which they are light ink…
+LIGHT_INK = 160
+#: …provided at most this share of them is dark (luma < 128): light content with dark ink of its
+#: own (a white page with black text, partly transparent) keeps the white backdrop.
+DARK_SHARE = 0.02
+#: Side of the subsample the backdrop is chosen from (at most SAMPLE_SIDE² pixels: one band).
+SAMPLE_SIDE = 1024
+
+
+def choose_backdrop(luma: np.ndarray, alpha: np.ndarray) -> int:
+    """The backdrop (0 or 255) that transparent pixels are flattened on, from a sample of the
+    image's lightness and alpha: black when the visible pixels (alpha ≥ :data:`ALPHA_VISIBLE`)
+    are light ink — white text on a transparent background would vanish on white — else white.
+    An opaque sample (nothing to flatten) or a fully transparent one gets white, as always."""
+    visible = alpha >= ALPHA_VISIBLE
+    n = int(np.count_nonzero(visible))
+    if n == 0 or bool(np.all(alpha == 255)):
+        return 255
+    seen = luma[visible].astype(np.float32)
+    light = float(seen.mean()) >= LIGHT_INK
+    dark_share = float(np.count_nonzero(seen < 128)) / n
+    return 0 if light and dark_share <= DARK_SHARE else 255
+
+
+def _luma(color: np.ndarray) -> np.ndarray:
+    """Rec. 601 lightness of (…, 3) BGR or (…, 1) gray uint8 pixels, as float32 (…)."""
+    if color.shape[-1] == 1:
+        return color[..., 0].astype(np.float32)
+    c = color.astype(np.float32)
+    return np.asarray(0.114 * c[..., 0] + 0.587 * c[..., 1] + 0.299 * c[..., 2], np.float32)
+
+
+def _pil_backdrop(img: Image.Image) -> int:
+    """:func:`choose_backdrop` on a nearest-neighbour subsample of a PIL image with alpha (at most
+    :data:`SAMPLE_SIDE` a side: no copy of the whole image)."""
+    w, h = img.size
+    small = img.resize((min(w, SAMPLE_SIDE), min(h, SAMPLE_SIDE)), Image.Resampling.NEAREST)
+    rgba = np.asarray(small.convert("RGBA"))
+    return choose_backdrop(_luma(rgba[:, :, 2::-1]), rgba[:, :, 3])
+
+
+def _array_backdrop(arr: np.ndarray) -> int:
+    """:func:`choose_backdrop` on a strided subsample of a uint8 (H, W, 2) or (H, W, 4) array."""
+    h, w = arr.shape[:2]
+    sample = arr[:: -(-h // SAMPLE_SIDE), :: -(-w // SAMPLE_SIDE)]
+    return choose_backdrop(_luma(sample[:, :, :-1]), sample[:, :, -1])
+
+
+def _flatten(color: np.ndarray, alpha: np.ndarray, out: np.ndarray, backdrop: int = 255) -> None:
+    """out = round(color × a/255 + backdrop × (1 − a/255)) in integers (exact: the numerator over
+    255 is never a half), into ``out``; ``color`` (H, W, 3) or (H, W, 1) gray and ``alpha``
+    (H, W) uint8."""
     a = alpha.astype(np.uint16)[:, :, None]
     mixed = color * a  # uint16: at most 255 × 255
-    mixed += (255 - a) * np.uint16(255)
+    if backdrop:
+        mixed += (255 - a) * np.uint16(backdrop)
     mixed += np.uint16(127)
     np.floor_divide(mixed, np.uint16(255), out=mixed)
     out[...] = mixed
@@ -559,8 +614,19 @@ def _apply_scale(band: np.ndarray, scale: float) -> np.ndarray:
 
 
 def _scale_to_uint8(arr: np.ndarray) -> np.ndarray:
-    """A high-depth array (any integer or float dtype) to uint8, in bands of rows."""
+    """A high-depth array (any integer or float dtype) to uint8, in bands of rows. Floats must be
+    finite and in [0, 255]: at most 1.0 they are read as 0–1, else as 0–255 (OpenCV's float
+    images); anything else is refused rather than guessed at."""
     finite_max = float(np.max(arr, initial=0)) if arr.size else 0.0
+    if arr.dtype.kind == "f":
+        low = float(np.min(arr))
+        if not (np.isfinite(low) and np.isfinite(finite_max)):
+            raise InvalidImage("float array has NaN or infinite values")
+        if low < 0.0 or finite_max > 255.0:
+            raise InvalidImage(
+                f"float array values run from {low:g} to {finite_max:g}; float images must be "
+                "in [0, 1] (or 0–255): scale it, or pass uint8/uint16"
+            )
     scale = _scale_for(arr.dtype == np.uint16, arr.dtype.kind == "f", finite_max)
     out = np.empty(arr.shape, np.uint8)
     rows = max(1, BAND_PIXELS // max(1, arr.size // max(1, arr.shape[0])))
@@ -569,20 +635,43 @@ def _scale_to_uint8(arr: np.ndarray) -> np.ndarray:
     return out
 
 
+#: Layouts of an array image, by its channel count (the last axis of a 3-D array).
+_ARRAY_LAYOUTS = {1: "gray", 2: "gray + alpha", 3: "BGR", 4: "BGRA"}
+
+
 def array_to_bgr(arr: np.ndarray, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Arrays follow OpenCV's convention: (H, W) gray, (H, W, 3) BGR, (H, W, 4) BGRA."""
+    """Arrays follow OpenCV's convention: (H, W) or (H, W, 1) gray, (H, W, 2) gray + alpha,
+    (H, W, 3) BGR, (H, W, 4) BGRA. dtypes: uint8; uint16 (from 0–65535, or 0–4095 when no value
+    is over 4095) and other integers (over 255: like uint16; else as they are); float finite in
+    [0, 1] (×255) or, when a value is over 1, in 0–255; bool (True is white). Alpha is flattened
+    like a file's (:func:`choose_backdrop`). Anything else is refused with InvalidImage."""
+    kind = arr.dtype.kind
+    if kind not in "biuf":
+        raise InvalidImage(
+            f"an array of dtype {arr.dtype} is not an image: pass uint8, uint16, "
+            "float in [0, 1] or bool"
+        )
     if arr.ndim not in (2, 3) or arr.size == 0:
-        raise InvalidImage(f"array of shape {arr.shape} is not an image")
+        raise InvalidImage(
+            f"array of shape {arr.shape} is not an image: pass (H, W) gray or (H, W, C) "
+            "with C = 1 (gray), 2 (gray + alpha), 3 (BGR) or 4 (BGRA)"
+        )
     _check_size((arr.shape[1], arr.shape[0]), max_pixels)
-    if arr.ndim == 3 and arr.shape[2] not in (1, 3, 4):
-        raise InvalidImage(f"array with {arr.shape[2]} channels is not an image")
-    if arr.dtype != np.uint8:
+    if arr.ndim == 3 and arr.shape[2] not in _ARRAY_LAYOUTS:
+        raise InvalidImage(
+            f"an array with {arr.shape[2]} channels is not an image: C must be 1 (gray), "
+            "2 (gray + alpha), 3 (BGR) or 4 (BGRA)"
+        )
+    if kind == "b":
+        arr = np.multiply(arr, np.uint8(255), dtype=np.uint8)
+    elif arr.dtype != np.uint8:
         arr = _scale_to_uint8(arr)
     if arr.ndim == 2:
         arr = arr[:, :, None]
     channels = arr.shape[2]
     if channels == 3:
         return np.ascontiguousarray(arr)
+    backdrop = _array_backdrop(arr) if channels in (2, 4) else 255
     h, w = arr.shape[:2]
     out = np.empty((h, w, 3), np.uint8)
     rows = max(1, BAND_PIXELS // w)
@@ -591,5 +680,5 @@ def array_to_bgr(arr: np.ndarray, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nd
         if channels == 1:
             out[y : y + rows] = band
         else:
-            _flatten_on_white(band[:, :, :3], band[:, :, 3], out[y : y + rows])
+            _flatten(band[:, :, :-1], band[:, :, -1], out[y : y + rows], backdrop)
     return out

@@ -24,6 +24,9 @@ class OrientationConfig:
     sample_lines: int = 12  # lines classified for the page vote
     flip_share: float = 0.6  # share of sampled lines that must say 180° to flip
     min_confidence: float = 0.8  # a sampled line votes only when this sure
+    line_min_confidence: float = 0.9  # a lone line (det=False) this sure of 180° is read both ways
+    retry_below: float = 0.6  # …and so is one whose upright reading scores under this;
+    turned_min_score: float = 0.8  # the turned reading wins only this sure (and surer)
     input_height: int = 48
     input_width: int = 192
 
@@ -74,3 +77,9 @@ class LineOrientationClassifier:
         sure_0 = int(np.sum(p180 <= 1.0 - cfg.min_confidence))
         votes = sure_180 + sure_0
         return votes > 0 and sure_180 >= cfg.flip_share * votes and sure_180 > sure_0
+
+    def line_may_be_upside_down(self, crop: np.ndarray) -> bool:
+        """One line on its own (``det=False``): worth reading turned 180° too when the classifier
+        is at least :attr:`OrientationConfig.line_min_confidence` sure of 180°."""
+        p180 = self.probabilities_180([crop])
+        return bool(p180[0] >= self.config.line_min_confidence)
