@@ -105,11 +105,12 @@ def _head(path: str, max_bytes: int | None) -> bytes:
     """Enough of a file to tell a document: its head, or the whole of a TIFF (its pages are
     counted from the chain of directories) within the byte limit."""
     from .._documents.sniff import HEAD_BYTES
+    from .._documents.tiff import is_tiff
 
     try:
         with open(path, "rb") as f:
             head = f.read(HEAD_BYTES)
-            if head[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
+            if is_tiff(head):
                 rest = f.read(None if max_bytes is None else max(0, max_bytes - len(head)))
                 return head + rest
             return head
