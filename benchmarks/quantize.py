@@ -49,6 +49,7 @@ from cpuocr._engine.config import EngineConfig
 from cpuocr._engine.factory import model_files
 from cpuocr._engine.orientation import is_vertical, turn_upright_vertical
 from cpuocr._engine.pipeline import OCR
+from cpuocr._engine.preprocess import detector_enhancement
 
 from .datasets import SETS, available_sets, find_data_dir, load_dataset, split_items
 
@@ -150,9 +151,11 @@ class _DetFeed(_FeedMaker):
     config: EngineConfig
 
     def __call__(self) -> np.ndarray:
-        # The engine's own steps: load + preprocess, then the detector's input preparation.
+        # The engine's own steps: load, then the detector's input preparation with the mode's
+        # enhancement of it.
         engine = _engine(self.config)
-        return engine.detector.prepare(engine.prepare(self.image))[0]
+        enhance = detector_enhancement(engine.config.preprocess)
+        return engine.detector.prepare(engine.prepare(self.image), enhance)[0]
 
 
 @dataclass(frozen=True)

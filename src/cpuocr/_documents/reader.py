@@ -282,7 +282,6 @@ class DocumentReader:
                     det=self._det,
                     preprocess=self._preprocess,
                     deadline=self._deadline,
-                    writable=True,  # the rendered page is ours: preprocessed in place
                 )
                 lines = list(result.lines)
             image = None  # one page image at a time, not kept while the page is yielded
@@ -317,7 +316,6 @@ class DocumentReader:
                     det=self._det,
                     preprocess=self._preprocess,
                     deadline=self._deadline,
-                    writable=True,  # the rendered page is ours: preprocessed in place
                 )
                 del image
                 size_pt = (width * 72.0 / dpi, height * 72.0 / dpi)
@@ -340,7 +338,6 @@ class DocumentReader:
                 det=self._det,
                 preprocess=self._preprocess,
                 deadline=self._deadline,
-                writable=True,
             )
             del image
         else:

@@ -9,6 +9,7 @@ RapidOCR instead scales the short side *up* to 736 px: a 340×76 screenshot beco
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -18,6 +19,9 @@ import pyclipper
 from .geometry import ScaleTransform, order_quad
 from .normalize import to_planar
 from .runtime import Model
+
+Enhance = Callable[[np.ndarray, bool], np.ndarray]
+"""An enhancement of the detector's input: (BGR image, may write into it) → BGR image."""
 
 
 @dataclass(frozen=True)
@@ -62,20 +66,30 @@ class TextDetector:
         self.model = model
         self.config = config or DetectionConfig()
 
-    def prepare(self, image: np.ndarray) -> tuple[np.ndarray, ScaleTransform]:
-        """The detector's input for a preprocessed BGR image, and the resize to undo."""
+    def prepare(
+        self, image: np.ndarray, enhance: Enhance | None = None
+    ) -> tuple[np.ndarray, ScaleTransform]:
+        """The detector's input for a BGR image, and the resize to undo. ``enhance`` is applied
+        to the resized image (at most the detector's pixel budget, whatever the page's size),
+        with leave to write into it when the resize made a new array."""
         h, w = image.shape[:2]
         transform = plan_resize(w, h, self.config)
-        return normalize_det(transform.apply(image)), transform
+        resized = transform.apply(image)
+        if enhance is not None:
+            resized = enhance(resized, resized is not image)
+        return normalize_det(resized), transform
 
-    def probability_map(self, image: np.ndarray) -> tuple[np.ndarray, ScaleTransform]:
-        batch, transform = self.prepare(image)
+    def probability_map(
+        self, image: np.ndarray, enhance: Enhance | None = None
+    ) -> tuple[np.ndarray, ScaleTransform]:
+        batch, transform = self.prepare(image, enhance)
         out = self.model.run(batch)
         return out[0, 0], transform
 
-    def __call__(self, image: np.ndarray) -> list[np.ndarray]:
-        """Ordered quads (4×2 float32, original pixels) of the text regions in ``image``."""
-        prob, transform = self.probability_map(image)
+    def __call__(self, image: np.ndarray, enhance: Enhance | None = None) -> list[np.ndarray]:
+        """Ordered quads (4×2 float32, original pixels) of the text regions in ``image``
+        (``enhance``: see :meth:`prepare`)."""
+        prob, transform = self.probability_map(image, enhance)
         quads = decode_db(prob, self.config)
         return [transform.to_source(q) for q in quads]
 

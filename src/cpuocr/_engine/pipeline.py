@@ -24,7 +24,7 @@ from .factory import Stages, build_stages
 from .geometry import crop_quad, rotate_quad_frame
 from .imaging import ImageSource, load_image
 from .orientation import is_vertical, turn_upright_vertical
-from .preprocess import apply_preprocess, check_mode, classic_stages
+from .preprocess import check_mode, classic_stages, detector_enhancement, recognition_image
 from .recognition import Decoded, check_columns, line_columns
 from .runtime import TRIM_AFTER_PIXELS, trim_freed_memory
 
@@ -88,33 +88,24 @@ class OCR:
         )
 
     def prepare(self, source: ImageSource, preprocess: str | None = None) -> np.ndarray:
-        """The image the stages read: ``source`` loaded (the limits applied) and preprocessed
-        (``preprocess`` or the engine's mode)."""
+        """The image lines are cut from: ``source`` loaded (the limits applied) and, in the
+        ``classic`` mode, binarised (``auto`` enhances only the detector's input; see
+        :meth:`line_crops`)."""
         mode = check_mode(preprocess or self.config.preprocess)
         with _engine_errors():
-            return self._preprocess(self.load(source), source, mode)
-
-    @staticmethod
-    def _preprocess(
-        image: np.ndarray, source: ImageSource, mode: str, writable: bool = False
-    ) -> np.ndarray:
-        # The caller's own array is never written to (unless given up); a copy the engine made
-        # may be.
-        owned = writable or not (
-            isinstance(source, np.ndarray) and np.may_share_memory(image, source)
-        )
-        return apply_preprocess(image, mode, inplace=owned)
+            return recognition_image(self.load(source), mode)
 
     def preprocess_stages(self, source: ImageSource) -> dict[str, np.ndarray]:
         """Images of each preprocessing stage, for inspection (the Web UI preview)."""
         with _engine_errors():
             return classic_stages(self.load(source))
 
-    def line_crops(self, prepared: np.ndarray) -> list[np.ndarray]:
-        """The crops the recogniser reads for a prepared page (:meth:`prepare`): the detected
-        regions cut out and turned upright."""
+    def line_crops(self, prepared: np.ndarray, preprocess: str | None = None) -> list[np.ndarray]:
+        """The crops the recogniser reads for a prepared page (:meth:`prepare`, same
+        ``preprocess``): the detected regions cut out and turned upright."""
+        enhance = detector_enhancement(preprocess or self.config.preprocess)
         with _engine_errors():
-            crops = [crop_quad(prepared, q) for q in self.detector(prepared)]
+            crops = [crop_quad(prepared, q) for q in self.detector(prepared, enhance)]
             return self._upright(crops, page=True)[0]
 
     def _upright(
@@ -172,18 +163,15 @@ class OCR:
         det: bool = True,
         preprocess: str | None = None,
         deadline: Deadline | None = None,
-        writable: bool = False,
     ) -> OCRResult:
         """Read ``source``. With a ``deadline``, the call is abandoned (DeadlineExceeded) at the
         first check after it passes or is cancelled: between stages and recognition batches.
-        ``writable``: the caller gives up the array it passes, which the engine may then
-        preprocess in place (a rendered 40 MP page needs no second 120 MB copy); otherwise a
-        caller's array is never written to.
+        A caller's array is never written to: ``auto`` enhances the detector's own resized copy.
         Every failure is a :class:`~cpuocr.errors.CpuocrError`: an unexpected exception of a
         library on this input becomes ProcessingFailed, never a foreign exception."""
         try:
             with _engine_errors():
-                return self._read(source, det, preprocess, deadline, writable)
+                return self._read(source, det, preprocess, deadline)
         except CpuocrError:
             # A call that failed midway (a decoder error, a deadline) may have freed large
             # buffers; whole images trim on success, failures too (see runtime.TRIM_AFTER_PIXELS).
@@ -196,7 +184,6 @@ class OCR:
         det: bool,
         preprocess: str | None,
         deadline: Deadline | None,
-        writable: bool = False,
     ) -> OCRResult:
         started = time.perf_counter()
         mode = check_mode(preprocess or self.config.preprocess)
@@ -218,13 +205,15 @@ class OCR:
         self.check_work(width, height, det=det)
         lap("load")
         check("preprocessing")
-        prepared = self._preprocess(image, source, mode, writable)
+        prepared = recognition_image(image, mode)
         del image  # only ``prepared`` is read from here on
         lap("preprocess")
 
         check("detection")
         if det:
-            quads = self.detector(prepared)
+            # auto's enhancement is the detector's alone, on its resized copy: the crops are cut
+            # from the original pixels (see preprocess.py for the measurements).
+            quads = self.detector(prepared, detector_enhancement(mode))
         else:
             quads = [np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)]
         lap("detect")

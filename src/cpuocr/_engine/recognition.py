@@ -33,6 +33,9 @@ class RecognitionConfig:
     # image read as one line is 960,000 columns of noise, and a 40 MP one 40 million.
     max_line_columns: int = 100_000
     max_columns: int = 1_000_000
+    # Steps decoded past the end of a line's own width: CTC often emits a line's last character
+    # a step or two after the text's end, so a narrow word padded to ``min_width`` lost it.
+    decode_margin: int = 1
 
 
 @dataclass(frozen=True)
@@ -256,7 +259,9 @@ class TextRecognizer:
         out = []
         for j, p in enumerate(pieces):
             # Steps that only saw padding are ignored: they add blanks or noise at best.
-            valid = min(steps, max(1, int(math.ceil(steps * p.width / batch_w))))
+            valid = min(
+                steps, max(1, int(math.ceil(steps * p.width / batch_w))) + self.config.decode_margin
+            )
             step_width = batch_w / steps / p.width  # share of the piece one step sees
             out.append(ctc_greedy_decode(probs[j], self.charset, valid, step_width))
         return out
