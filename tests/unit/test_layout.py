@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from cpuocr._documents.layout import analyze, join_lines, paragraph_text, row_text
-from cpuocr._documents.model import Paragraph, Row
+from cpuocr._documents.model import Block, Paragraph, Row
+from cpuocr._engine.geometry import order_quad
 from cpuocr._engine.pipeline import line_chars
 from cpuocr._engine.recognition import Decoded, ctc_greedy_decode, token_spans
 from cpuocr._types import Char, Line
@@ -268,3 +269,54 @@ def test_line_chars_follow_the_stripped_text_and_a_flip() -> None:
     two = Decoded("xy", 0.9, spans=(("xy", 0.0, 1.0),))
     assert line_chars(two) == (Char("x", 0.0, 0.5), Char("y", 0.5, 1.0))
     assert line_chars(Decoded("xy", 0.9)) == ()
+
+
+# -- slanted pages (a page photographed at an angle) --------------------------------------------
+
+
+def slanted(lines: list[Line], degrees: float) -> list[Line]:
+    """``lines`` turned ``degrees`` (y down: positive turns them down to the right) about
+    (500, 300), each box ordered as the detector orders its quads."""
+    t = np.deg2rad(degrees)
+    m = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    centre = np.array([500.0, 300.0])
+    out = []
+    for ln in lines:
+        q = order_quad(((np.array(ln.box) - centre) @ m.T + centre).astype(np.float32))
+        box = tuple((float(x), float(y)) for x, y in q)
+        out.append(Line(ln.text, ln.score, box, ln.chars))  # type: ignore[arg-type]
+    return out
+
+
+def structure(blocks: tuple[Block, ...]) -> list[list[list[list[str]]]]:
+    return [[[[ln.text for ln in r.lines] for r in p.rows] for p in b.paragraphs] for b in blocks]
+
+
+SLANTED_PAGES = {
+    "columns under a title": [
+        line("T", 20, 20, 980, 70),
+        *column("L", 20, 480, 100, 8),
+        *column("R", 520, 980, 100, 8),
+    ],
+    "receipt": [line(f"item {i}", 10, 10 + 40 * i, 300 - 40 * i, 40 + 40 * i) for i in range(4)]
+    + [line(f"{i}.00", 500, 12 + 40 * i, 560, 38 + 40 * i) for i in range(4)],
+    "paragraphs": [
+        line("First paragraph starts", 60, 0, 980, 28),
+        line("and goes on over a full", 20, 40, 980, 68),
+        line("line, then ends.", 20, 80, 400, 108),
+        line("Second one starts indented", 60, 120, 980, 148),
+        line("and is full to the end", 20, 160, 980, 188),
+        line("of the block.", 20, 200, 980, 228),
+        line("Third has no indent but the line above was full", 20, 240, 980, 268),
+    ],
+}
+
+
+@pytest.mark.parametrize("degrees", [-15.0, -10.0, -5.0, 5.0, 10.0, 15.0])
+@pytest.mark.parametrize("name", list(SLANTED_PAGES))
+def test_a_slanted_page_is_laid_out_as_the_upright_one(name: str, degrees: float) -> None:
+    lines = SLANTED_PAGES[name]
+    upright, upright_blocks = analyze(lines, 1000, 600)
+    ordered, blocks = analyze(shuffled(slanted(lines, degrees)), 1000, 600)
+    assert texts(ordered) == texts(upright)
+    assert structure(blocks) == structure(upright_blocks)

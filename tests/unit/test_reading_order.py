@@ -1,6 +1,8 @@
 import numpy as np
+import pytest
 
-from cpuocr._engine.assemble import reading_order
+from cpuocr._engine.assemble import reading_order, text_angle
+from cpuocr._engine.geometry import order_quad
 
 
 def box(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
@@ -36,3 +38,79 @@ def test_receipt_prices_stay_with_their_items() -> None:
 def test_empty_and_single() -> None:
     assert reading_order([]) == []
     assert reading_order([box(0, 0, 5, 5)]) == [0]
+
+
+# Slanted pages (a sign or a receipt photographed at an angle): the order is the text's own.
+
+SLANTS = [-15.0, -10.0, -5.0, 5.0, 10.0, 15.0]
+
+
+def turned(quads: list[np.ndarray], degrees: float) -> list[np.ndarray]:
+    """``quads`` turned ``degrees`` (image axes, y down: positive turns lines down to the right)
+    about (500, 500), each ordered as the detector orders its boxes."""
+    t = np.deg2rad(degrees)
+    m = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    centre = np.array([500.0, 500.0])
+    return [order_quad(((q - centre) @ m.T + centre).astype(np.float32)) for q in quads]
+
+
+def shuffled(n: int) -> list[int]:
+    return [int(i) for i in np.random.default_rng(n).permutation(n)]
+
+
+# Left-aligned lines of uneven length, as on a sign: turned, a long line's middle sits lower (or
+# higher) on the page than a short line's under it.
+PARAGRAPH = [
+    box(100, 100 + 40 * i, 100 + w, 130 + 40 * i)
+    for i, w in enumerate((600, 250, 580, 120, 500, 300))
+]
+
+
+@pytest.mark.parametrize("degrees", SLANTS)
+def test_slanted_paragraph_reads_line_by_line(degrees: float) -> None:
+    perm = shuffled(len(PARAGRAPH))
+    quads = turned([PARAGRAPH[i] for i in perm], degrees)
+    assert [perm[i] for i in reading_order(quads)] == list(range(len(PARAGRAPH)))
+
+
+@pytest.mark.parametrize("degrees", SLANTS)
+def test_slanted_columns_read_one_after_the_other(degrees: float) -> None:
+    title = [box(10, 20, 830, 60)]
+    left = [box(10, 100 + 40 * i, 390 - 40 * (i % 2), 130 + 40 * i) for i in range(5)]
+    right = [box(450, 100 + 40 * i, 830 - 60 * (i % 3), 130 + 40 * i) for i in range(5)]
+    page = title + left + right  # in reading order
+    perm = shuffled(len(page))
+    quads = turned([page[i] for i in perm], degrees)
+    assert [perm[i] for i in reading_order(quads)] == list(range(len(page)))
+
+
+@pytest.mark.parametrize("degrees", SLANTS)
+def test_slanted_receipt_rows_keep_their_prices(degrees: float) -> None:
+    items = [box(10, 10 + 40 * i, 300 - 30 * i, 40 + 40 * i) for i in range(4)]
+    prices = [box(500, 12 + 40 * i, 560, 38 + 40 * i) for i in range(4)]
+    order = reading_order(turned(prices + items, degrees))
+    assert order == [4, 0, 5, 1, 6, 2, 7, 3]
+
+
+@pytest.mark.parametrize("degrees", SLANTS)
+def test_text_angle_is_the_lines_angle(degrees: float) -> None:
+    assert text_angle(turned(PARAGRAPH, degrees)) == pytest.approx(degrees, abs=0.1)
+
+
+def test_text_angle_needs_lines_to_trust() -> None:
+    assert text_angle([]) == 0.0
+    assert text_angle(turned(PARAGRAPH[:1], 10.0)) == 0.0  # one line is no frame
+    squares = [box(100 * i, 0, 100 * i + 40, 40) for i in range(5)]  # single characters
+    assert text_angle(turned(squares, 10.0)) == 0.0
+    assert text_angle(turned(PARAGRAPH, 1.5)) == 0.0  # below MIN_SKEW: the page's own axes
+    # A stray vertical label does not vote; a minority of lines at another angle is outvoted.
+    stray = [box(900, 100, 930, 400)]
+    other = turned(PARAGRAPH[3:4], -20.0)
+    assert text_angle(turned(PARAGRAPH + stray, 8.0) + other) == pytest.approx(8.0, abs=0.1)
+
+
+def test_upright_pages_are_not_turned() -> None:
+    # Lines a hair off level (under MIN_SKEW) keep the page's axes, exactly as before.
+    quads = turned(PARAGRAPH, 1.0)
+    assert text_angle(quads) == 0.0
+    assert reading_order(quads) == list(range(len(PARAGRAPH)))

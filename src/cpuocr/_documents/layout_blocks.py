@@ -2,8 +2,10 @@
 
 The page is first turned to its reading frame (``page_angle``): a page of vertical lines (Chinese
 columns) is turned 270° clockwise so that its columns, read right to left, become rows read top
-to bottom; a page read upside down (its lines' characters run right to left) is turned 180°.
-Everything after works on upright axis-aligned boxes.
+to bottom; a page read upside down (its lines' characters run right to left) is turned 180°; a
+page shot at a slant is then levelled by its lines' own angle (the engine's
+``assemble.text_frame``, which leaves an upright page as it is). Everything after works on
+upright axis-aligned boxes.
 
 The XY-cut splits a region at its widest whitespace gap:
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .._engine.assemble import text_frame
 from .._types import Line
 
 COLUMN_LINE_HEIGHTS = 4.0  # a text column's lines are at least this many line heights long
@@ -80,13 +83,16 @@ def page_angle(lines: Sequence[Line]) -> int:
 
 
 def to_frame(lines: Sequence[Line], width: float, height: float, angle: int) -> list[Item]:
-    """The lines' bounds in the page turned ``angle`` degrees clockwise."""
+    """The lines' bounds in the page turned ``angle`` degrees clockwise, then levelled by the
+    lines' own slant (the engine's ``assemble.text_frame``: a page shot at an angle is cut and
+    read in rows of its text, not of the page's axes; an upright page is left as it is)."""
+    turned = [[_turn(x, y, width, height, angle) for x, y in line.box] for line in lines]
     items = []
-    for i, line in enumerate(lines):
-        pts = [_turn(x, y, width, height, angle) for x, y in line.box]
-        xs = [p[0] for p in pts]
-        ys = [p[1] for p in pts]
-        items.append(Item(i, line, min(xs), min(ys), max(xs), max(ys)))
+    for i, (line, pts) in enumerate(zip(lines, text_frame(turned), strict=True)):
+        xs, ys = pts[:, 0], pts[:, 1]
+        items.append(
+            Item(i, line, float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
+        )
     return items
 
 

@@ -5,6 +5,10 @@ whole height *and* separates column-like text (long lines on both sides), so a r
 column or a form's values are not torn from their labels; it is split into bands at horizontal gaps
 wider than a normal line gap (titles, paragraphs); what remains is grouped into rows by vertical
 centre (half a line height apart) and read left to right.
+
+All of this runs in the text's own frame: a page shot at a slant (a sign, a receipt on a table) is
+first turned by its lines' dominant angle (:func:`text_angle`), so that "the row below" means the
+next line of the text and not whatever sits lower on the page's axes.
 """
 
 from __future__ import annotations
@@ -13,6 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
+
+MIN_SKEW = 2.0  # degrees: a page turned less than this is sorted on its own axes (unchanged)
+MAX_SKEW = 45.0  # degrees: lines steeper than this do not vote (vertical text, noise)
+ELONGATED = 2.0  # a quad votes when its long edge is at least this many times its short one
+MIN_VOTERS = 2  # fewer elongated lines than this: no angle (one line does not make a frame)
 
 
 @dataclass(frozen=True)
@@ -39,8 +49,8 @@ class _Box:
 def reading_order(quads: Sequence[np.ndarray]) -> list[int]:
     """Indices of ``quads`` (4×2 arrays, upright frame) in reading order."""
     boxes = []
-    for i, q in enumerate(quads):
-        q = np.asarray(q, dtype=np.float32).reshape(-1, 2)
+    points = [np.asarray(q, dtype=np.float32) for q in quads]
+    for i, q in enumerate(text_frame(points)):
         boxes.append(
             _Box(
                 i,
@@ -49,6 +59,52 @@ def reading_order(quads: Sequence[np.ndarray]) -> list[int]:
             )
         )
     return [b.index for b in _order(boxes, depth=0)]
+
+
+def text_frame(quads: Sequence[npt.ArrayLike]) -> list[np.ndarray]:
+    """``quads`` as float64 N×2 arrays in the text's own frame: turned by minus
+    :func:`text_angle` (about the origin: only their relative positions matter), so that their
+    lines run along x; their own values when there is no angle to trust."""
+    points = [np.asarray(q, dtype=np.float64).reshape(-1, 2) for q in quads]
+    angle = text_angle(points)
+    if not angle:
+        return points
+    t = np.deg2rad(angle)
+    c, s = np.cos(t), np.sin(t)
+    turn = np.array([[c, -s], [s, c]])  # row vectors: p @ turn is p turned by -angle
+    return [p @ turn for p in points]
+
+
+def text_angle(quads: Sequence[npt.ArrayLike]) -> float:
+    """The lines' dominant angle in degrees (image axes, y down: positive when lines run down to
+    the right), or 0.0 when there is none to trust.
+
+    Each quad clearly longer than tall (``ELONGATED``) votes its long edge's angle, weighted by
+    that edge's length; the answer is the weighted median (a stray vertical label or a skewed
+    stamp does not drag it). Fewer than ``MIN_VOTERS`` voters, or an angle under ``MIN_SKEW``,
+    give 0.0: an upright page is sorted exactly as before. Does not depend on the corners' order.
+    """
+    points = [np.asarray(q, dtype=np.float64).reshape(-1, 2) for q in quads]
+    fours = [p for p in points if len(p) == 4]
+    if len(fours) < MIN_VOTERS:
+        return 0.0
+    corners = np.stack(fours)  # N×4×2, all at once: a page may hold hundreds of lines
+    edges = np.roll(corners, -1, axis=1) - corners
+    lengths = np.hypot(edges[..., 0], edges[..., 1])
+    k = np.argmax(lengths, axis=1)
+    n = np.arange(len(corners))
+    long_edge = lengths[n, k]
+    short_edge = np.maximum(lengths[n, (k + 1) % 4], lengths[n, (k + 3) % 4])
+    dx, dy = edges[n, k, 0], edges[n, k, 1]
+    a = (np.degrees(np.arctan2(dy, dx)) + 90.0) % 180.0 - 90.0  # either direction: [-90, 90)
+    votes = (long_edge >= ELONGATED * np.maximum(short_edge, 1.0)) & (np.abs(a) <= MAX_SKEW)
+    angles, weights = a[votes], long_edge[votes]
+    if len(angles) < MIN_VOTERS:
+        return 0.0
+    order = np.argsort(angles)
+    cumulative = np.cumsum(weights[order])
+    median = float(angles[order[np.searchsorted(cumulative, cumulative[-1] / 2)]])
+    return median if abs(median) >= MIN_SKEW else 0.0
 
 
 def _order(boxes: list[_Box], depth: int) -> list[_Box]:
