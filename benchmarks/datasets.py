@@ -1,5 +1,7 @@
 """The labeled benchmark sets in ``shared/data`` (see its README): finding, loading, splitting.
 
+``degraded_zh`` is the one set made here rather than found there (``benchmarks/degraded.py``).
+
 Each set is either ``lines`` (line crops read as one line: image + text) or ``pages`` (whole
 images: image + label lines, with boxes where the set has them, plus OmniDocBench's
 ``ignore_boxes``). Items whose ``label_quality`` is ``"noisy"`` are left out unless asked for.
@@ -55,11 +57,14 @@ SETS: dict[str, SetInfo] = {
         SetInfo("funsd_en", "pages", False, "en"),
         SetInfo("game_ui_zh", "pages", False, "zh"),
         SetInfo("mtwi_web_zh", "pages", False, "zh"),
+        SetInfo("degraded_zh", "pages", False, "zh"),
     )
 }
 """Every set, line crops first; ``fold`` follows the README ("English scene-word sets and SROIE
 also fold case and keep only letters, digits and CJK"). ``ic13_words_en`` keeps case and
-punctuation in its labels, so it is not folded."""
+punctuation in its labels, so it is not folded. ``degraded_zh`` is not in ``shared/data``: it is
+generated (``python -m benchmarks.degraded --out DIR``, see ``benchmarks/degraded.py``) and read
+with ``--data-dir DIR``."""
 
 Box = tuple[float, float, float, float, float, float, float, float]
 
