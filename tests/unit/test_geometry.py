@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cpuocr._engine.detection import DetectionConfig, plan_resize
+from cpuocr._engine.detection import DetectionConfig, plan_refine, plan_resize
 from cpuocr._engine.geometry import (
     ScaleTransform,
     crop_quad,
@@ -52,3 +52,21 @@ def test_rotate_frame_matches_numpy_rotation(angle: int) -> None:
     # Pixel (2, 1) has its centre at (2.5, 1.5).
     p = rotate_quad_frame(np.array([[2.5, 1.5]], dtype=np.float32), w, h, angle)
     assert p[0] == pytest.approx((x + 0.5, y + 0.5))
+
+
+def test_small_text_gets_a_second_enlarged_pass_within_the_budgets() -> None:
+    cfg = DetectionConfig()
+    first = plan_resize(754, 1000, cfg)  # a FUNSD-sized form: kept at its own scale
+    assert plan_refine(754, 1000, first, 16.0, cfg) is None  # text tall enough
+    assert plan_refine(754, 1000, first, 0.0, cfg) is None  # nothing found
+    second = plan_refine(754, 1000, first, 7.0, cfg)
+    assert second is not None
+    assert second.sx >= 1.25 * first.sx  # enlarged…
+    assert second.dst_w * second.dst_h <= cfg.refine_max_pixels + 32 * 2000  # …within budget
+    assert max(second.dst_w, second.dst_h) <= cfg.max_side_px
+    # A page already at the long-side cap has no room to grow: no second pass.
+    big = plan_resize(2400, 1200, cfg)
+    assert plan_refine(2400, 1200, big, 5.0, cfg) is None
+    # Disabled when small_text_px is 0.
+    off = DetectionConfig(small_text_px=0.0)
+    assert plan_refine(754, 1000, plan_resize(754, 1000, off), 7.0, off) is None

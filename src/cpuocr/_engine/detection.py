@@ -36,21 +36,54 @@ class DetectionConfig:
     min_size: float = 3.0
     max_candidates: int = 1000
     dilate: bool = True
+    # Small text (issue 12): when the median height of the text the first pass found is under
+    # ``small_text_px`` detector pixels, the page is detected again, enlarged so that it becomes
+    # about ``target_text_px`` (at most ``max_refine`` times the first scale and the original
+    # scale times ``max_upscale_small``, within ``refine_max_pixels`` and ``max_side_px``).
+    # Adjacent small lines merge into one box at their native scale (fine print on forms).
+    small_text_px: float = 10.0
+    target_text_px: float = 16.0
+    max_refine: float = 1.5
+    max_upscale_small: float = 3.0
+    refine_max_pixels: int = 4_000_000
 
 
 def plan_resize(width: int, height: int, cfg: DetectionConfig) -> ScaleTransform:
     """Detector input size for an image: multiples of 32, aspect kept as far as rounding allows."""
     scale = 1.0
-    long_side, short_side = max(width, height), min(width, height)
+    short_side = min(width, height)
     if short_side < cfg.min_short_side_px:
         # A short side this small (a one-line screenshot, a label) means the text is at most a
         # few dozen pixels tall; DB finds small text much better when it is enlarged.
         scale = min(cfg.max_upscale, cfg.min_short_side_px / short_side)
+    return _scaled(width, height, scale, cfg.max_pixels, cfg.max_side_px)
+
+
+def plan_refine(
+    width: int, height: int, first: ScaleTransform, text_px: float, cfg: DetectionConfig
+) -> ScaleTransform | None:
+    """The enlarged detector input for a second pass when the first found small text (median
+    height ``text_px`` detector pixels), or None when there is none to do or no room to grow."""
+    if cfg.small_text_px <= 0 or not 0 < text_px < cfg.small_text_px:
+        return None
+    first_scale = min(first.sx, first.sy)
+    factor = min(cfg.max_refine, cfg.target_text_px / text_px)
+    scale = min(first_scale * factor, cfg.max_upscale_small)
+    second = _scaled(width, height, scale, cfg.refine_max_pixels, cfg.max_side_px)
+    if min(second.sx, second.sy) < 1.25 * first_scale:
+        return None  # not worth a second pass
+    return second
+
+
+def _scaled(
+    width: int, height: int, scale: float, max_pixels: int, max_side: int
+) -> ScaleTransform:
+    long_side = max(width, height)
     area = width * height * scale * scale
-    if area > cfg.max_pixels:
-        scale *= math.sqrt(cfg.max_pixels / area)
-    if long_side * scale > cfg.max_side_px:
-        scale = cfg.max_side_px / long_side
+    if area > max_pixels:
+        scale *= math.sqrt(max_pixels / area)
+    if long_side * scale > max_side:
+        scale = max_side / long_side
     dst_w = max(32, int(round(width * scale / 32)) * 32)
     dst_h = max(32, int(round(height * scale / 32)) * 32)
     return ScaleTransform(width, height, dst_w, dst_h)
@@ -67,44 +100,69 @@ class TextDetector:
         self.config = config or DetectionConfig()
 
     def prepare(
-        self, image: np.ndarray, enhance: Enhance | None = None
+        self,
+        image: np.ndarray,
+        enhance: Enhance | None = None,
+        transform: ScaleTransform | None = None,
     ) -> tuple[np.ndarray, ScaleTransform]:
-        """The detector's input for a BGR image, and the resize to undo. ``enhance`` is applied
-        to the resized image (at most the detector's pixel budget, whatever the page's size),
-        with leave to write into it when the resize made a new array."""
+        """The detector's input for a BGR image, and the resize to undo (``transform``, else
+        the size policy's). ``enhance`` is applied to the resized image (at most the detector's
+        pixel budget, whatever the page's size), with leave to write into it when the resize
+        made a new array."""
         h, w = image.shape[:2]
-        transform = plan_resize(w, h, self.config)
+        transform = transform or plan_resize(w, h, self.config)
         resized = transform.apply(image)
         if enhance is not None:
             resized = enhance(resized, resized is not image)
         return normalize_det(resized), transform
 
     def probability_map(
-        self, image: np.ndarray, enhance: Enhance | None = None
+        self,
+        image: np.ndarray,
+        enhance: Enhance | None = None,
+        transform: ScaleTransform | None = None,
     ) -> tuple[np.ndarray, ScaleTransform]:
-        batch, transform = self.prepare(image, enhance)
+        batch, transform = self.prepare(image, enhance, transform)
         out = self.model.run(batch)
         return out[0, 0], transform
 
     def __call__(self, image: np.ndarray, enhance: Enhance | None = None) -> list[np.ndarray]:
         """Ordered quads (4×2 float32, original pixels) of the text regions in ``image``
-        (``enhance``: see :meth:`prepare`)."""
+        (``enhance``: see :meth:`prepare`). A page whose text is small is detected a second
+        time, enlarged (:func:`plan_refine`), and the second pass's boxes are kept."""
         prob, transform = self.probability_map(image, enhance)
-        quads = decode_db(prob, self.config)
+        quads, heights = decode_db_heights(prob, self.config)
+        h, w = image.shape[:2]
+        text_px = float(np.median(heights)) if heights else 0.0
+        refine = plan_refine(w, h, transform, text_px, self.config)
+        if refine is not None:
+            del prob
+            prob, transform = self.probability_map(image, enhance, refine)
+            quads = decode_db(prob, self.config)
         return [transform.to_source(q) for q in quads]
 
 
 def decode_db(prob: np.ndarray, cfg: DetectionConfig) -> list[np.ndarray]:
     """Boxes from a DB probability map, in probability-map pixels."""
+    return decode_db_heights(prob, cfg)[0]
+
+
+def decode_db_heights(
+    prob: np.ndarray, cfg: DetectionConfig
+) -> tuple[list[np.ndarray], list[float]]:
+    """Boxes from a DB probability map, in probability-map pixels, and each box's text height
+    before unclipping (the short side of the region above the threshold)."""
     mask: np.ndarray = (prob > cfg.thresh).astype(np.uint8)
     if cfg.dilate:
         mask = cv2.dilate(mask, np.ones((2, 2), np.uint8))
     contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     quads: list[np.ndarray] = []
+    heights: list[float] = []
     for contour in contours[: cfg.max_candidates]:
         box, short_side = _min_box(contour)
         if short_side < cfg.min_size:
             continue
+        core = short_side
         if box_score(prob, contour) < cfg.box_thresh:
             continue
         expanded = unclip(box, cfg.unclip_ratio)
@@ -114,7 +172,8 @@ def decode_db(prob: np.ndarray, cfg: DetectionConfig) -> list[np.ndarray]:
         if short_side < cfg.min_size + 2:
             continue
         quads.append(box)
-    return quads
+        heights.append(core)
+    return quads, heights
 
 
 def _min_box(points: np.ndarray) -> tuple[np.ndarray, float]:
