@@ -19,21 +19,22 @@ from benchmarks.readers import CpuocrReader
 
 # (preset, set) -> (metric, bound): "cer"/"region_cer" are upper bounds, "char_f1" lower bounds.
 THRESHOLDS: dict[tuple[str, str], dict[str, float]] = {
-    # default, whole sets; measured 2026-11-22: cer 0.49 / exact 89.62, 18.94, 11.11, 1.12,
-    # 0.88, 3.54, 0.75; pages F1 / region CER 98.14/2.47, 98.48/2.37, 97.88/6.04, 98.91/1.18,
-    # mtwi F1 84.71.
+    # default, whole sets; measured 2026-11-26 (issue 12): cer 0.49 / exact 89.62, 19.08,
+    # 11.11, 0.90, 0.88, 2.49, 0.75; pages F1 / region CER 98.14/2.47, 98.44/2.44, 97.82/5.85,
+    # 99.10/1.02, mtwi F1 84.23 (84.71 before: the small-text pass and the second look cost
+    # it 0.5, for FUNSD 6.04 -> 5.85 and the degraded pages 3.77 -> 3.52).
     ("default", "omnidocbench_lines_zh"): {"cer": 0.8, "exact": 88.5},
     ("default", "plates_lprnet_zh"): {"cer": 19.5},
     ("default", "scut_ept_hw_zh"): {"cer": 13.0},
-    ("default", "iiit5k_words_en"): {"cer": 1.5},
-    ("default", "ic13_words_en"): {"cer": 1.3},
-    ("default", "svt_words_en"): {"cer": 4.0},
+    ("default", "iiit5k_words_en"): {"cer": 1.2},
+    ("default", "ic13_words_en"): {"cer": 1.2},
+    ("default", "svt_words_en"): {"cer": 2.9},
     ("default", "uw3_lines_en"): {"cer": 1.1},
     ("default", "omnidocbench_pages"): {"char_f1": 97.6, "region_cer": 3.0},
-    ("default", "sroie_en"): {"char_f1": 98.0, "region_cer": 2.9},
-    ("default", "funsd_en"): {"char_f1": 97.4, "region_cer": 6.5},
-    ("default", "game_ui_zh"): {"char_f1": 98.5, "region_cer": 1.5},
-    ("default", "mtwi_web_zh"): {"char_f1": 84.2},
+    ("default", "sroie_en"): {"char_f1": 98.0, "region_cer": 2.8},
+    ("default", "funsd_en"): {"char_f1": 97.4, "region_cer": 6.2},
+    ("default", "game_ui_zh"): {"char_f1": 98.7, "region_cer": 1.3},
+    ("default", "mtwi_web_zh"): {"char_f1": 83.8},
     # fp32, first 20 items of each set (measured 2026-11-22)
     ("fp32", "omnidocbench_lines_zh"): {"cer": 1.0},
     ("fp32", "plates_lprnet_zh"): {"cer": 21.0},
@@ -75,7 +76,9 @@ THRESHOLDS: dict[tuple[str, str], dict[str, float]] = {
     ("openvino", "funsd_en"): {"char_f1": 97.3, "region_cer": 6.2},
     ("openvino", "game_ui_zh"): {"char_f1": 98.8, "region_cer": 1.5},
     ("openvino", "mtwi_web_zh"): {"char_f1": 88.2},
-    # fast, first 20 items of each set (measured 2026-11-22)
+    # fast, first 20 items of each set (measured 2026-11-22; pages re-measured 2026-11-26 after
+    # issue 12: OmniDocBench 97.17/3.55 (was ~83/22), FUNSD 97.19/7.10, game_ui 98.22/2.36,
+    # mtwi 90.46; the other presets measured within their bounds that day)
     ("fast", "omnidocbench_lines_zh"): {"cer": 1.0},
     ("fast", "plates_lprnet_zh"): {"cer": 16.7},
     ("fast", "scut_ept_hw_zh"): {"cer": 21.2},
@@ -83,11 +86,11 @@ THRESHOLDS: dict[tuple[str, str], dict[str, float]] = {
     ("fast", "ic13_words_en"): {"cer": 1.0},
     ("fast", "svt_words_en"): {"cer": 3.4},
     ("fast", "uw3_lines_en"): {"cer": 2.3},
-    ("fast", "omnidocbench_pages"): {"char_f1": 82.7, "region_cer": 22.2},
+    ("fast", "omnidocbench_pages"): {"char_f1": 96.7, "region_cer": 4.0},
     ("fast", "sroie_en"): {"char_f1": 97.2, "region_cer": 4.8},
-    ("fast", "funsd_en"): {"char_f1": 94.8, "region_cer": 11.2},
-    ("fast", "game_ui_zh"): {"char_f1": 97.1, "region_cer": 3.8},
-    ("fast", "mtwi_web_zh"): {"char_f1": 88.1},
+    ("fast", "funsd_en"): {"char_f1": 96.8, "region_cer": 7.5},
+    ("fast", "game_ui_zh"): {"char_f1": 97.8, "region_cer": 2.8},
+    ("fast", "mtwi_web_zh"): {"char_f1": 90.0},
 }
 
 # The default preset is scored on whole sets; the others on the first N items of each set (the
