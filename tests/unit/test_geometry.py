@@ -62,11 +62,11 @@ def test_small_text_gets_a_second_enlarged_pass_within_the_budgets() -> None:
     second = plan_refine(754, 1000, first, 7.0, cfg)
     assert second is not None
     assert second.sx >= 1.25 * first.sx  # enlarged…
-    assert second.dst_w * second.dst_h <= cfg.refine_max_pixels + 32 * 2000  # …within budget
+    assert second.dst_w * second.dst_h <= cfg.max_pixels + 32 * 2000  # …within the budget
     assert max(second.dst_w, second.dst_h) <= cfg.max_side_px
-    # A page already at the long-side cap has no room to grow: no second pass.
-    big = plan_resize(2400, 1200, cfg)
-    assert plan_refine(2400, 1200, big, 5.0, cfg) is None
+    # A page already at the pixel budget or the long-side cap has no room: no second pass.
+    for w, h in ((2400, 1200), (3000, 4000)):
+        assert plan_refine(w, h, plan_resize(w, h, cfg), 5.0, cfg) is None
     # Disabled when small_text_px is 0.
     off = DetectionConfig(small_text_px=0.0)
     assert plan_refine(754, 1000, plan_resize(754, 1000, off), 7.0, off) is None

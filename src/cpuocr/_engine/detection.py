@@ -39,13 +39,14 @@ class DetectionConfig:
     # Small text (issue 12): when the median height of the text the first pass found is under
     # ``small_text_px`` detector pixels, the page is detected again, enlarged so that it becomes
     # about ``target_text_px`` (at most ``max_refine`` times the first scale and the original
-    # scale times ``max_upscale_small``, within ``refine_max_pixels`` and ``max_side_px``).
-    # Adjacent small lines merge into one box at their native scale (fine print on forms).
+    # scale times ``max_upscale_small``, within the same ``max_pixels`` and ``max_side_px``, so
+    # neither the peak memory nor the worst case of one pass grows; a page already detected at
+    # the budget is not detected again). Adjacent small lines merge into one box at their
+    # native scale (fine print on forms).
     small_text_px: float = 10.0
     target_text_px: float = 16.0
     max_refine: float = 1.5
     max_upscale_small: float = 3.0
-    refine_max_pixels: int = 4_000_000
 
 
 def plan_resize(width: int, height: int, cfg: DetectionConfig) -> ScaleTransform:
@@ -69,7 +70,7 @@ def plan_refine(
     first_scale = min(first.sx, first.sy)
     factor = min(cfg.max_refine, cfg.target_text_px / text_px)
     scale = min(first_scale * factor, cfg.max_upscale_small)
-    second = _scaled(width, height, scale, cfg.refine_max_pixels, cfg.max_side_px)
+    second = _scaled(width, height, scale, cfg.max_pixels, cfg.max_side_px)
     if min(second.sx, second.sy) < 1.25 * first_scale:
         return None  # not worth a second pass
     return second
