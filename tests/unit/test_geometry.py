@@ -67,6 +67,9 @@ def test_small_text_gets_a_second_enlarged_pass_within_the_budgets() -> None:
     # A page already at the pixel budget or the long-side cap has no room: no second pass.
     for w, h in ((2400, 1200), (3000, 4000)):
         assert plan_refine(w, h, plan_resize(w, h, cfg), 5.0, cfg) is None
+    # A few lines of small text (a poster): no second pass; a form's dozens: one.
+    assert plan_refine(754, 1000, first, 7.0, cfg, lines=cfg.small_text_min_lines - 1) is None
+    assert plan_refine(754, 1000, first, 7.0, cfg, lines=cfg.small_text_min_lines) == second
     # Disabled when small_text_px is 0.
     off = DetectionConfig(small_text_px=0.0)
     assert plan_refine(754, 1000, plan_resize(754, 1000, off), 7.0, off) is None
