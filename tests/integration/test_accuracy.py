@@ -77,8 +77,10 @@ THRESHOLDS: dict[tuple[str, str], dict[str, float]] = {
     ("openvino", "game_ui_zh"): {"char_f1": 98.8, "region_cer": 1.5},
     ("openvino", "mtwi_web_zh"): {"char_f1": 88.2},
     # fast, first 20 items of each set (measured 2026-11-22; pages re-measured 2026-11-26 after
-    # issue 12: OmniDocBench 97.17/3.55 (was ~83/22), FUNSD 97.19/7.10, game_ui 98.22/2.36,
-    # mtwi 90.46; the other presets measured within their bounds that day)
+    # issue 12: OmniDocBench 82.91/21.68, FUNSD 97.19/7.10, game_ui 98.22/2.36, mtwi 90.46; the
+    # other presets measured within their bounds that day). A small-text pass at 4 MP took the
+    # fast preset's OmniDocBench pages to 97.17/3.55: its detector needs more pixels on pages
+    # than the 2 MP budget gives (left to the speed issue's fast preset).
     ("fast", "omnidocbench_lines_zh"): {"cer": 1.0},
     ("fast", "plates_lprnet_zh"): {"cer": 16.7},
     ("fast", "scut_ept_hw_zh"): {"cer": 21.2},
@@ -86,7 +88,7 @@ THRESHOLDS: dict[tuple[str, str], dict[str, float]] = {
     ("fast", "ic13_words_en"): {"cer": 1.0},
     ("fast", "svt_words_en"): {"cer": 3.4},
     ("fast", "uw3_lines_en"): {"cer": 2.3},
-    ("fast", "omnidocbench_pages"): {"char_f1": 96.7, "region_cer": 4.0},
+    ("fast", "omnidocbench_pages"): {"char_f1": 82.5, "region_cer": 22.2},
     ("fast", "sroie_en"): {"char_f1": 97.2, "region_cer": 4.8},
     ("fast", "funsd_en"): {"char_f1": 96.8, "region_cer": 7.5},
     ("fast", "game_ui_zh"): {"char_f1": 97.8, "region_cer": 2.8},
