@@ -150,8 +150,9 @@ class OCR:
         from two variants of their crop — padded by a sixth of its height (a box cut tight
         loses its first or last stroke), and contrast-equalised (faded or blurred ink) — and
         the most confident reading is kept. Only weak lines pay for it: on the degraded dev set
-        (benchmarks/degraded.py) 11% of the lines, region CER 3.77% → 3.48%; on FUNSD and
-        game_ui 2–7% of the lines, no change."""
+        (benchmarks/degraded.py) 11% of the lines, region CER 3.77% → 3.51%; on FUNSD, SROIE
+        and game_ui 2–7% of the lines, within 0.01 point; MTWI's decorative text lost 0.25 F1
+        (a wrong reading scored higher). Costs 2–12% of the time where lines are weak."""
         below = self.config.second_look_below
         weak = [i for i, d in enumerate(decoded) if d.text.strip() and d.score < below]
         if not weak:
