@@ -21,8 +21,8 @@ from benchmarks.readers import CpuocrReader
 THRESHOLDS: dict[tuple[str, str], dict[str, float]] = {
     # default, whole sets; measured 2026-11-26 (issue 12): cer 0.49 / exact 89.62, 19.08,
     # 11.11, 0.90, 0.88, 2.49, 0.75; pages F1 / region CER 98.14/2.47, 98.44/2.44, 97.82/5.85,
-    # 99.10/1.02, mtwi F1 84.45 (84.71 before: the second look costs it 0.25, for FUNSD
-    # 6.04 -> 5.85 with the small-text pass and the degraded pages 3.77 -> 3.51).
+    # 99.10/1.02, mtwi F1 84.45 (84.71 before: the second look costs it 0.25, for the degraded
+    # pages 3.77 -> 3.51). FUNSD is 6.03 with the small-text pass off (its default; 5.85 on).
     ("default", "omnidocbench_lines_zh"): {"cer": 0.8, "exact": 88.5},
     ("default", "plates_lprnet_zh"): {"cer": 19.5},
     ("default", "scut_ept_hw_zh"): {"cer": 13.0},
@@ -32,7 +32,7 @@ THRESHOLDS: dict[tuple[str, str], dict[str, float]] = {
     ("default", "uw3_lines_en"): {"cer": 1.1},
     ("default", "omnidocbench_pages"): {"char_f1": 97.6, "region_cer": 3.0},
     ("default", "sroie_en"): {"char_f1": 98.0, "region_cer": 2.8},
-    ("default", "funsd_en"): {"char_f1": 97.4, "region_cer": 6.2},
+    ("default", "funsd_en"): {"char_f1": 97.4, "region_cer": 6.4},
     ("default", "game_ui_zh"): {"char_f1": 98.7, "region_cer": 1.3},
     ("default", "mtwi_web_zh"): {"char_f1": 84.0},
     # fp32, first 20 items of each set (measured 2026-11-22)
@@ -77,7 +77,9 @@ THRESHOLDS: dict[tuple[str, str], dict[str, float]] = {
     ("openvino", "game_ui_zh"): {"char_f1": 98.8, "region_cer": 1.5},
     ("openvino", "mtwi_web_zh"): {"char_f1": 88.2},
     # fast, first 20 items of each set (measured 2026-11-22; pages re-measured 2026-11-26 after
-    # issue 12: OmniDocBench 82.91/21.68, FUNSD 97.19/7.10, game_ui 98.22/2.36, mtwi 90.46; the
+    # issue 12: OmniDocBench 82.91/21.68, game_ui 98.22/2.36; FUNSD 97.19/7.10 and mtwi 90.46
+    # only with the small-text pass on (95.29 and 88.88 off, its default: the 2026-11-22 bounds
+    # kept); the
     # other presets measured within their bounds that day). A small-text pass at 4 MP took the
     # fast preset's OmniDocBench pages to 97.17/3.55: its detector needs more pixels on pages
     # than the 2 MP budget gives (left to the speed issue's fast preset).
@@ -90,9 +92,9 @@ THRESHOLDS: dict[tuple[str, str], dict[str, float]] = {
     ("fast", "uw3_lines_en"): {"cer": 2.3},
     ("fast", "omnidocbench_pages"): {"char_f1": 82.5, "region_cer": 22.2},
     ("fast", "sroie_en"): {"char_f1": 97.2, "region_cer": 4.8},
-    ("fast", "funsd_en"): {"char_f1": 96.8, "region_cer": 7.5},
+    ("fast", "funsd_en"): {"char_f1": 94.8, "region_cer": 11.2},
     ("fast", "game_ui_zh"): {"char_f1": 97.8, "region_cer": 2.8},
-    ("fast", "mtwi_web_zh"): {"char_f1": 90.0},
+    ("fast", "mtwi_web_zh"): {"char_f1": 88.1},
 }
 
 # The default preset is scored on whole sets; the others on the first N items of each set (the

@@ -60,13 +60,14 @@ def _engine(ocr: OCR, **detection: float) -> OCR:
 
 
 def test_fine_print_lines_are_read_apart(ocr: OCR) -> None:
-    # This page has four text boxes, under the default's small_text_min_lines (a gate for
-    # forms and pages, tested in tests/unit/test_geometry.py): the pass itself is tested here.
+    # The pass is off by default (DetectionConfig.small_text_px); this page has four text
+    # boxes, under small_text_min_lines (a gate for forms, tested in tests/unit/test_geometry.py):
+    # the pass itself is tested here, turned on.
     image = _fax_note()
     without = _engine(ocr, small_text_px=0.0)(image).text
     # Without the small-text pass the four lines come back as fragments (best match 0.15-0.28).
     assert max(_best_match(line, without) for line in NOTE) < 0.5
-    got = _engine(ocr, small_text_min_lines=1)(image).text
+    got = _engine(ocr, small_text_px=10.0, small_text_min_lines=1)(image).text
     assert "FAX COVER SHEET" in got
     for line in NOTE:
         assert _best_match(line, got) >= 0.95, (line, got)

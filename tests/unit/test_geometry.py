@@ -55,7 +55,8 @@ def test_rotate_frame_matches_numpy_rotation(angle: int) -> None:
 
 
 def test_small_text_gets_a_second_enlarged_pass_within_the_budgets() -> None:
-    cfg = DetectionConfig()
+    assert DetectionConfig().small_text_px == 0.0  # off by default (see DetectionConfig)
+    cfg = DetectionConfig(small_text_px=10.0)
     first = plan_resize(754, 1000, cfg)  # a FUNSD-sized form: kept at its own scale
     assert plan_refine(754, 1000, first, 16.0, cfg) is None  # text tall enough
     assert plan_refine(754, 1000, first, 0.0, cfg) is None  # nothing found

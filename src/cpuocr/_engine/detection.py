@@ -4,9 +4,9 @@ The size policy is ours, chosen by measurement (BENCHMARKS.md): keep the image a
 where text is already legible, shrink only past a pixel budget and a long-side cap, and enlarge
 only images with a short side under 240 px (one-line screenshots, labels), by at most 3×.
 RapidOCR instead scales the short side *up* to 736 px: a 340×76 screenshot becomes 3300×736.
-A page of many small-text boxes (a form's fine print) is detected a second time enlarged, within
-the same pixel budget (:func:`plan_refine`; FUNSD dev region CER 6.04% → 5.85%, at a second
-detector run on such pages).
+Optionally (``small_text_px``, off by default), a page of many small-text boxes (a form's fine
+print) is detected a second time enlarged, within the same pixel budget (:func:`plan_refine`;
+FUNSD dev region CER 6.04% → 5.85%, at a second detector run on such pages).
 """
 
 from __future__ import annotations
@@ -45,8 +45,11 @@ class DetectionConfig:
     # scale times ``max_upscale_small``, within the same ``max_pixels`` and ``max_side_px``, so
     # neither the peak memory nor the worst case of one pass grows; a page already detected at
     # the budget is not detected again). Adjacent small lines merge into one box at their
-    # native scale (fine print on forms).
-    small_text_px: float = 10.0
+    # native scale (fine print on forms). Off by default (0): measured at 10 px / 15 boxes it
+    # took FUNSD dev from 6.04% to 5.85% region CER, but made such forms 52% slower and left the
+    # server ~50 MB above idle after the adversary mix (tests/load/test_adversary.py); turn it
+    # on with ``DetectionConfig(small_text_px=10.0)`` for forms with fine print.
+    small_text_px: float = 0.0
     small_text_min_lines: int = 15  # …and it found at least this many text boxes (a form or a
     # page; on small posters with a few lines the second pass cost mtwi 0.24 F1 for nothing)
     target_text_px: float = 16.0
