@@ -149,9 +149,11 @@ class TextDetector:
         time, enlarged (:func:`plan_refine`), and the second pass's boxes are kept."""
         prob, transform = self.probability_map(image, enhance)
         quads, heights = decode_db_heights(prob, self.config)
-        h, w = image.shape[:2]
-        text_px = float(np.median(heights)) if heights else 0.0
-        refine = plan_refine(w, h, transform, text_px, self.config, len(quads))
+        refine = None
+        if self.config.small_text_px > 0 and heights:  # the pass is off by default
+            h, w = image.shape[:2]
+            text_px = float(np.median(heights))
+            refine = plan_refine(w, h, transform, text_px, self.config, len(quads))
         if refine is not None:
             del prob
             prob, transform = self.probability_map(image, enhance, refine)
