@@ -25,7 +25,16 @@ ALLOWED: dict[str, set[str]] = {
     "cpuocr._engine": {"cpuocr.errors", "cpuocr._types", "cpuocr._deadline"},
     "cpuocr._documents": {"cpuocr.errors", "cpuocr._types", "cpuocr._deadline", "cpuocr._engine"},
     "cpuocr._writers": {"cpuocr.errors", "cpuocr._types", "cpuocr._documents"},
+    "cpuocr._batch": {
+        "cpuocr.errors",
+        "cpuocr._types",
+        "cpuocr._deadline",
+        "cpuocr._engine",
+        "cpuocr._documents",
+        "cpuocr._writers",
+    },
     "cpuocr": {
+        "cpuocr._batch",
         "cpuocr.errors",
         "cpuocr._types",
         "cpuocr._deadline",
@@ -46,6 +55,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "cpuocr._cli": {
         "cpuocr",  # __version__
+        "cpuocr._batch",
         "cpuocr._answer",
         "cpuocr.errors",
         "cpuocr._types",

@@ -32,6 +32,7 @@ from ..errors import ConfigError, CpuocrError, ImageTooLarge, ModelNotFound
 _EXTENSIONS = {".txt": "txt", ".json": "json", ".md": "md", ".hocr": "hocr", ".html": "hocr",
                ".pdf": "pdf"}  # fmt: skip
 SUBCOMMANDS = {
+    "batch": "read many files into a folder (resumable; --ray for a cluster)",
     "serve": "run the HTTP API and the Web UI",
     "models": "install, list or verify the model files",
     "bench": "run the benchmark (from a source checkout)",
@@ -48,7 +49,7 @@ def _ocr_parser() -> argparse.ArgumentParser:
     commands = "\n".join(f"  cpuocr {name:<7} {what}" for name, what in SUBCOMMANDS.items())
     p = argparse.ArgumentParser(
         prog="cpuocr",
-        usage="cpuocr [options] IMAGE... | cpuocr {serve,models,bench} ...",
+        usage="cpuocr [options] IMAGE... | cpuocr {batch,serve,models,bench} ...",
         description="Read the text of images (Chinese and English) on the CPU.",
         epilog=f"other commands (each with --help):\n{commands}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -306,6 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_models(args[1:])
         if args and args[0] == "bench":
             return _run_bench(args[1:])
+        if args and args[0] == "batch":
+            from .batch import run_batch_command
+
+            return run_batch_command(args[1:])
         if args and args[0] == "serve":
             from .._serving.cli import add_serve_arguments, run_serve
 

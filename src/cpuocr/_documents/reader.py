@@ -220,7 +220,7 @@ class DocumentReader:
             self.page_count = self._pdf.page_count
             self.metadata = dict(self._pdf.metadata)
         else:
-            data = _tiff_bytes(source, ocr) if kind == "tiff" else None
+            data = _tiff_bytes(source, ocr.config.max_bytes) if kind == "tiff" else None
             count = tiff_pages(data) if data is not None else 1
             if data is not None and count > 1:
                 self._tiff, self.kind, self.page_count = data, "tiff", count
@@ -380,9 +380,8 @@ def _page(
     )
 
 
-def _tiff_bytes(source: DocumentSource, ocr: OCR) -> bytes:
+def _tiff_bytes(source: DocumentSource, max_bytes: int | None) -> bytes:
     """The bytes of a TIFF source, within the engine's byte limit."""
-    max_bytes = ocr.config.max_bytes
     if isinstance(source, str | Path):
         path = Path(source)
         size = path.stat().st_size
@@ -411,6 +410,29 @@ def _image_dpi(source: ImageSource) -> float:
     except Exception:
         return 72.0
     return value if 1.0 <= value <= 10_000.0 else 72.0
+
+
+def probe_document(
+    source: str | Path,
+    *,
+    pages: str | Sequence[int] | None = None,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    max_bytes: int | None = None,
+) -> tuple[DocumentKind, int, tuple[int, ...]]:
+    """What :class:`DocumentReader` would read of the file ``source``, without an engine and
+    without rendering or decoding a page: its kind, page count and the page numbers ``pages``
+    selects (the same checks and errors: a corrupt or encrypted PDF, a bad TIFF chain, a bad
+    range, more than ``max_pages``). An image is one page; the engine judges it when read."""
+    kind = sniff(_head(source))
+    if kind == "pdf":
+        with PdfDocument(source) as pdf:
+            count = pdf.page_count
+    elif kind == "tiff":
+        count = tiff_pages(_tiff_bytes(source, max_bytes))
+    else:
+        count = 1
+    document_kind: DocumentKind = "pdf" if kind == "pdf" else "tiff" if count > 1 else "image"
+    return document_kind, count, parse_pages(pages, count, max_pages)
 
 
 # -- the calls --------------------------------------------------------------------------------

@@ -1,0 +1,118 @@
+"""Running page tasks on this machine: in this process (one worker), or in a pool of worker
+processes, each with its own engine and ``cores // workers`` ONNX Runtime threads.
+
+Processes, not threads, for more than one worker: the engine's Python parts (decoding, cropping,
+layout) hold the GIL, so threads sharing one engine serialise on them, and ONNX Runtime's thread
+pool scales poorly on the small recogniser batches of one page (BENCHMARKS.md, "Batch": the
+measured choice). Workers are spawned (not forked: the parent may hold threads) and ignore Ctrl-C
+(the parent stops them); each also exits within a second of its parent's death, so a killed batch
+leaves no orphans. At most ``2 × workers`` tasks are in flight: pages stream, memory stays
+bounded whatever the batch's size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+from .._engine.config import EngineConfig
+from .._engine.runtime import available_cores
+from .work import PageDone, PageReader, PageTask, ReadOptions
+
+_reader: PageReader | None = None  # the worker process's engine (set by _start_worker)
+
+
+def threads_per_worker(workers: int, cores: int | None = None) -> int:
+    """ONNX Runtime threads for each of ``workers`` workers sharing the machine's cores."""
+    return max(1, (cores or available_cores()) // max(1, workers))
+
+
+def with_threads(config: EngineConfig, threads: int) -> EngineConfig:
+    return dataclasses.replace(config, runtime=dataclasses.replace(config.runtime, threads=threads))
+
+
+def run_local(
+    tasks: Iterable[PageTask],
+    config: EngineConfig,
+    options: ReadOptions,
+    *,
+    workers: int = 1,
+    skip: Callable[[PageTask], bool] | None = None,
+) -> Iterator[PageDone]:
+    """Each task's :class:`PageDone`, in the order they finish. ``skip(task)`` is asked just
+    before a task would start (the batch skips the rest of an input that already failed)."""
+    if workers <= 1:
+        reader = PageReader(config, options)
+        try:
+            for task in tasks:
+                if skip is None or not skip(task):
+                    yield reader(task)
+        finally:
+            reader.close()
+        return
+    config = with_threads(config, threads_per_worker(workers))
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(config, options, os.getpid()),
+    )
+    pending: set[Future[PageDone]] = set()
+    finished = False
+    try:
+        source = iter(tasks)
+        exhausted = False
+        while pending or not exhausted:
+            while not exhausted and len(pending) < 2 * workers:
+                nxt = next(source, None)
+                if nxt is None:
+                    exhausted = True
+                elif skip is None or not skip(nxt):
+                    pending.add(pool.submit(_read, nxt))
+            if not pending:
+                continue
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+        finished = True
+    finally:
+        if finished:
+            pool.shutdown(wait=True)
+        else:  # interrupted, or the consumer stopped early: stop the workers now
+            for future in pending:
+                future.cancel()
+            _terminate(pool)
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+
+
+def _start_worker(config: EngineConfig, options: ReadOptions, parent: int) -> None:
+    global _reader
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    _reader = PageReader(config, options)
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _read(task: PageTask) -> PageDone:
+    assert _reader is not None
+    return _reader(task)

@@ -1,0 +1,104 @@
+"""Running page tasks on a Ray cluster with Ray Data (the ``ray`` extra: ``pip install
+"cpuocr[ray]"``).
+
+The page tasks become a dataset (one row per page: input number, path, page number) cut into
+blocks of a few pages, and ``map_batches`` runs them on an actor pool: each actor holds one
+engine, built from the batch's :class:`~cpuocr.EngineConfig` with as many ONNX Runtime threads
+as the CPUs the actor reserves. Results stream back to the driver (this process) as they finish;
+the driver assembles documents and writes the outputs and the manifest, as a local batch does.
+
+The inputs are read by the actors from their paths: on a cluster they must be on storage every
+node sees at the same path (NFS, a mounted bucket); the driver reads them too, to hash them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from .._engine.config import EngineConfig
+from .._engine.runtime import available_cores
+from ..errors import ConfigError
+from .local import with_threads
+from .work import PageDone, PageReader, PageTask, ReadOptions
+
+#: Pages per block: small enough that the blocks spread over every actor, large enough that a
+#: million pages is not a million scheduler entries.
+PAGES_PER_BLOCK = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class RayOptions:
+    """Where and how wide: ``address`` of the cluster (None: start a local Ray on this
+    machine's cores, or use the one this process already joined; ``"auto"``: the cluster this
+    machine is part of), ``actors`` engines, ``cpus_per_actor`` CPUs (= ONNX Runtime threads)
+    each."""
+
+    address: str | None = None
+    actors: int = 2
+    cpus_per_actor: int = 1
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError('cpuocr batch --ray needs Ray: pip install "cpuocr[ray]"') from None
+    return ray
+
+
+class _Actor:
+    """One engine on a Ray worker (Ray builds it with the batch's config and options)."""
+
+    def __init__(self, config: EngineConfig, options: ReadOptions) -> None:
+        self.reader = PageReader(config, options)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        done = [
+            pickle.dumps(self.reader(PageTask(int(i), str(p), int(n))))
+            for i, p, n in zip(batch["index"], batch["path"], batch["page"], strict=True)
+        ]
+        out = np.empty(len(done), dtype=object)
+        out[:] = done
+        return {"done": out}
+
+
+def run_ray(
+    tasks: Sequence[PageTask],
+    config: EngineConfig,
+    options: ReadOptions,
+    ray_options: RayOptions,
+    skip: Callable[[PageTask], bool] | None = None,
+) -> Iterator[PageDone]:
+    """Each task's :class:`PageDone` as the cluster finishes it. ``skip`` is not asked: the
+    tasks are handed to Ray whole (a failed input's other pages are read and ignored)."""
+    if not tasks:
+        return
+    ray = _ray()
+    if not ray.is_initialized():
+        if ray_options.address is None:
+            ray.init(num_cpus=available_cores(), include_dashboard=False, log_to_driver=False)
+        else:
+            ray.init(address=ray_options.address, log_to_driver=False)
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False  # the batch draws its own
+    config = with_threads(config, ray_options.cpus_per_actor)
+    rows = [{"index": t.index, "path": t.path, "page": t.page} for t in tasks]
+    blocks = max(1, min(len(rows), -(-len(rows) // PAGES_PER_BLOCK), 100_000))
+    blocks = max(blocks, min(len(rows), 4 * ray_options.actors))
+    dataset = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
+        _Actor,
+        fn_constructor_kwargs={"config": config, "options": options},
+        batch_size=1,
+        batch_format="numpy",
+        num_cpus=ray_options.cpus_per_actor,
+        concurrency=ray_options.actors,
+    )
+    for row in dataset.iter_rows():
+        done = pickle.loads(row["done"])
+        assert isinstance(done, PageDone)
+        yield done
