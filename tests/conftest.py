@@ -4,9 +4,10 @@ tiers.
 Every test gets its tier's markers here, by folder and by the fixtures it uses (see
 ``pytest_collection_modifyitems``): ``unit`` (tests/unit and the modules in UNIT_MODULES: no
 model weights, no fonts, no server; ``pytest -m unit`` is the fast tier), ``models`` (loads the
-real model weights), ``server`` (starts a real HTTP server), ``load`` (tests/load). Nothing here
-loads a model or needs a font at import time, and ``-m unit`` does not import the folders without
-unit tests, so the unit tier runs on a machine without models or fonts.
+real model weights), ``server`` (starts a real HTTP server or a redis-server), ``load``
+(tests/load). Nothing here loads a model or needs a font at import time, and ``-m unit`` does
+not import the folders without unit tests, so the unit tier runs on a machine without models or
+fonts.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -44,6 +45,7 @@ def load_by_path(name: str, path: Path) -> ModuleType:
 
 load_by_path("cpuocr_tests_live_server", TESTS / "serving" / "live_server.py")
 load_by_path("cpuocr_loadtest", TESTS / "load" / "loadclient.py")
+redis_helpers = load_by_path("cpuocr_tests_redis_server", TESTS / "redis_server.py")
 
 
 # -- Tiers ----------------------------------------------------------------------------------------
@@ -53,6 +55,8 @@ load_by_path("cpuocr_loadtest", TESTS / "load" / "loadclient.py")
 MODEL_FIXTURES = frozenset({"ocr", "fast_ocr", "openvino_ocr"})
 #: Fixtures that start a real HTTP server: a test using one is marked ``server`` and ``models``.
 SERVER_FIXTURES = frozenset({"server", "tight_server", "hostile_server", "ui_server"})
+#: Fixtures that start a real redis-server (no models): a test using one is marked ``server``.
+REDIS_FIXTURES = frozenset({"redis_server"})
 #: Names in a test's own code that start a server (``live.LiveServer(...)``).
 SERVER_CALLS = frozenset({"LiveServer", "start_with_private_tmpdir"})
 #: Markers of each folder under tests/. Integration and hostile tests read with the real engine,
@@ -85,6 +89,8 @@ def _tier_markers(item: pytest.Item) -> list[str]:
     code_names = set(getattr(getattr(function, "__code__", None), "co_names", ()))
     if fixtures & SERVER_FIXTURES or code_names & SERVER_CALLS:
         names += ["server", "models"]
+    if fixtures & REDIS_FIXTURES:
+        names.append("server")
     if fixtures & MODEL_FIXTURES:
         names.append("models")
     try:
@@ -182,6 +188,20 @@ def openvino_ocr() -> Iterator[OCR]:
     from cpuocr import OCR
 
     yield OCR(preset="openvino")
+
+
+@pytest.fixture
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real redis-server (tests/redis_server.py) on a free loopback port, empty, without
+    persistence; stopped after the test (a test may kill it first)."""
+    if not redis_helpers.available():
+        pytest.skip(
+            f"{redis_helpers.REDIS_SERVER} is missing: apt-get install redis-server "
+            "(scripts/setup.sh --dev does)"
+        )
+    server = redis_helpers.RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -44,6 +44,7 @@ from .._engine.factory import model_files
 from .._exit_codes import EXIT_MODELS, EXIT_OK, EXIT_SHUTDOWN_FORCED, EXIT_STARTUP_FAILURE
 from ..errors import ModelNotFound
 from .config import SETTINGS, ServeConfig
+from .redis_client import redis_module
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -68,7 +69,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     for setting in SETTINGS:
         default = getattr(defaults, setting.field)
         shown = "auto" if default is None else setting.render(default) or "none"
-        if setting.field == "api_key":
+        if setting.field == "api_key" or setting.field.endswith("_url"):
             shown = "none"
         parser.add_argument(
             setting.flag,
@@ -85,6 +86,8 @@ def run_serve(args: argparse.Namespace) -> int:
     config = ServeConfig.from_sources(args)
     log_config = _log_config(config.log_level)
     logging.config.dictConfig(log_config)
+    if config.cache_url is not None:  # fail now, not in the worker, when the client is missing
+        redis_module("--cache-url (CPUOCR_CACHE_URL)")
     try:
         _check_models(config.engine)
     except ModelNotFound as exc:

@@ -23,6 +23,7 @@ from typing import Any
 from .._engine.config import MAX_PIXELS_ENV, PRESET_ENV, THREADS_ENV, EngineConfig
 from .._engine.runtime import available_cores
 from ..errors import ConfigError
+from .redis_client import check_url
 
 log = logging.getLogger("cpuocr.serving")
 
@@ -47,6 +48,10 @@ class ServeConfig:
     max_batch_images: int = 16
     max_pages: int = 50  # pages of one document read in one request
     cache_mb: float = 64.0
+    #: The result cache shared by every replica (Redis); None: the in-process LRU of cache_mb.
+    cache_url: str | None = None
+    cache_ttl_s: float = 86400.0  # how long a shared entry lives
+    cache_max_entry_bytes: int = 1 * MB  # larger answers are not shared
     request_timeout_s: float = 60.0
     graceful_timeout_s: float = 30.0
     api_key: str | None = None
@@ -69,6 +74,9 @@ class ServeConfig:
         _positive("max_pages", self.max_pages)
         if self.cache_mb < 0:
             raise ConfigError(f"cache_mb must be >= 0 (0 disables the cache), got {self.cache_mb}")
+        if self.cache_ttl_s <= 0:
+            raise ConfigError(f"cache_ttl_s must be > 0, got {self.cache_ttl_s}")
+        _positive("cache_max_entry_bytes", self.cache_max_entry_bytes)
         if self.request_timeout_s <= 0 or self.graceful_timeout_s < 0:
             raise ConfigError("request_timeout_s must be > 0 and graceful_timeout_s >= 0")
         if self.log_level not in LOG_LEVELS:
@@ -334,6 +342,15 @@ SETTINGS: tuple[Setting, ...] = (
             "most pages of one document (PDF, TIFF) read in one request"),
     Setting("cache_mb", "--cache-mb", "CPUOCR_CACHE_MB", _float,
             "result cache size in MB (0 disables it)", "MB"),
+    Setting("cache_url", "--cache-url", "CPUOCR_CACHE_URL", check_url,
+            "result cache shared by every replica: redis://[:PASSWORD@]HOST:PORT/DB (needs "
+            "cpuocr[redis]; replaces the in-process cache; prefer the variable when the URL holds "
+            "a password)", "URL"),
+    Setting("cache_ttl_s", "--cache-ttl", "CPUOCR_CACHE_TTL", _float,
+            "seconds an answer stays in the shared cache", "SECONDS"),
+    Setting("cache_max_entry_bytes", "--cache-max-entry-mb", "CPUOCR_CACHE_MAX_ENTRY_MB",
+            _mb_to_bytes, "largest answer stored in the shared cache, in MB (compressed)", "MB",
+            _render_mb),
     Setting("request_timeout_s", "--request-timeout", "CPUOCR_REQUEST_TIMEOUT", _float,
             "seconds a request may wait and run before it is answered 503", "SECONDS"),
     Setting("graceful_timeout_s", "--graceful-timeout", "CPUOCR_GRACEFUL_TIMEOUT", _float,

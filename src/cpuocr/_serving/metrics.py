@@ -88,10 +88,26 @@ class Metrics:
         )
         self.cache_hits = Counter("cpuocr_cache_hits_total", "Result cache hits", registry=r)
         self.cache_misses = Counter("cpuocr_cache_misses_total", "Result cache misses", registry=r)
-        self.cache_bytes = Gauge("cpuocr_cache_bytes", "Bytes held by the result cache", registry=r)
-        self.cache_entries = Gauge(
-            "cpuocr_cache_entries", "Answers in the result cache", registry=r
+        self.cache_bytes = Gauge(
+            "cpuocr_cache_bytes", "Bytes held by the result cache in this process", registry=r
         )
+        self.cache_entries = Gauge(
+            "cpuocr_cache_entries", "Answers in the result cache of this process", registry=r
+        )
+        self.cache_errors = Counter(
+            "cpuocr_cache_errors_total",
+            "Shared (Redis) result cache operations that failed (get, put), each a miss or a "
+            "write not done",
+            ("op",),
+            registry=r,
+        )
+        self.cache_up = Gauge(
+            "cpuocr_cache_up",
+            "1 while the shared (Redis) result cache answers, 0 while it is skipped after a "
+            "failure",
+            registry=r,
+        )
+        self.cache_up.set(1)
 
     def observe_stages(self, timings_ms: Mapping[str, float]) -> None:
         for stage, ms in timings_ms.items():

@@ -25,7 +25,8 @@ from .._engine.imaging import probe_image
 from .._engine.pipeline import OCR
 from .._types import OCRResult
 from ..errors import CpuocrError, DeadlineExceeded
-from .cache import CacheKey, ResultCache
+from .cache import Cache, CacheKey, ResultCache, engine_identity
+from .cache_redis import RedisCache
 from .config import ServeConfig
 from .errors import Overloaded, error_payload
 from .inference import Admission, InferencePool, run_nicer
@@ -53,7 +54,7 @@ class OcrService:
             config = dataclasses.replace(config, slots=len(engines), engine=engines[0].config)
         self.config = config.resolved()
         self.metrics = metrics
-        self.cache = ResultCache(config.cache_bytes)
+        self.cache = build_cache(self.config, metrics)
         self._given_engines = list(engines) if engines is not None else None
         self._pool: InferencePool[OCR] | None = None
         self._costs: OCR | None = None  # any engine: its read-only work caps
@@ -113,7 +114,7 @@ class OcrService:
         ended = True
         if self._pool is not None:
             ended = self._pool.close(timeout_s)
-        self.cache.clear()
+        self.cache.close()
         return ended
 
     async def receive(self, request: Request, *, cache_lookup: bool = True) -> Admission:
@@ -186,9 +187,8 @@ class OcrService:
         options = dataclasses.replace(options, preprocess=mode)
         answers: list[dict[str, Any] | None] = [None] * len(images)
         todo: list[tuple[int, CacheKey]] = []
-        for i, image in enumerate(images):
-            key: CacheKey = (await self.digest(image), options.det, mode)
-            hit = self.cache.get(key)
+        keys = [CacheKey(await self.digest(image), options.det, mode) for image in images]
+        for i, (key, hit) in enumerate(zip(keys, await self._lookup(keys), strict=True)):
             if hit is not None:
                 self.metrics.cache_hits.inc()
                 self.metrics.images.labels(outcome="cached").inc()
@@ -224,7 +224,7 @@ class OcrService:
                     continue
                 self.metrics.observe_stages(outcome.timings_ms)
                 self.metrics.images.labels(outcome="ok").inc()
-                answers[i] = ocr_answer(outcome, sha256=key[0])
+                answers[i] = ocr_answer(outcome, sha256=key.image_sha256)
             self.metrics.cache_bytes.set(self.cache.size_bytes)
             self.metrics.cache_entries.set(len(self.cache))
         done = [a for a in answers if a is not None]
@@ -232,8 +232,15 @@ class OcrService:
             raise RuntimeError("an image of the request got no answer")  # a bug, not bad input
         return done
 
+    async def _lookup(self, keys: list[CacheKey]) -> list[dict[str, Any] | None]:
+        if not self.cache.enabled:
+            return [None] * len(keys)
+        if self.cache.remote:  # a network round trip: off the event loop
+            return await anyio.to_thread.run_sync(self.cache.get_many, keys)
+        return self.cache.get_many(keys)
+
     def _store(self, key: CacheKey, result: OCRResult) -> None:
-        self.cache.put(key, ocr_answer(result, sha256=key[0]))
+        self.cache.put(key, ocr_answer(result, sha256=key.image_sha256))
 
     def _failed(self, exc: BaseException) -> dict[str, Any]:
         self.metrics.images.labels(outcome="error").inc()
@@ -291,6 +298,19 @@ class OcrService:
         return await self.pool.run(
             lambda engine, deadline: _stages_answer(engine, image.data, deadline), admission
         )
+
+
+def build_cache(config: ServeConfig, metrics: Metrics) -> Cache:
+    """The shared cache on Redis when ``cache_url`` is set, else the in-process LRU."""
+    if config.cache_url is None:
+        return ResultCache(config.cache_bytes)
+    return RedisCache(
+        config.cache_url,
+        identity=engine_identity(config.engine),
+        ttl_s=config.cache_ttl_s,
+        max_entry_bytes=config.cache_max_entry_bytes,
+        metrics=metrics,
+    )
 
 
 def _raise(exc: CpuocrError) -> dict[str, Any]:
