@@ -250,7 +250,7 @@ def test_concurrent_claims_on_two_replicas_take_each_job_once(
         s.close()
 
 
-def test_a_redis_that_went_away_is_a_503_and_no_job_is_lost(
+def test_a_redis_that_went_away_refuses_jobs_with_503_and_runners_wait(
     redis_server: Any, store: RedisJobStore
 ) -> None:
     store.create(_id(1), JobOptions(), [PNG])
@@ -259,6 +259,10 @@ def test_a_redis_that_went_away_is_a_503_and_no_job_is_lost(
         store.create(_id(2), JobOptions(), [PNG])
     assert info.value.code == "jobs_unavailable" and info.value.retry_after_s > 0
     with pytest.raises(Overloaded):
-        store.claim("w1", LEASE)
-    with pytest.raises(Overloaded):
         store.get(_id(1))
+    assert store.claim("w1", LEASE) is None  # a runner polls on, and finds work once it is back
+    redis_server.start()  # same port, empty (no persistence): the jobs were Redis's to keep
+    assert store.claim("w1", LEASE) is None and store.count_queued() == 0
+    store.create(_id(3), JobOptions(), [PNG])
+    claimed = store.claim("w1", LEASE)
+    assert claimed is not None and claimed.id == _id(3)

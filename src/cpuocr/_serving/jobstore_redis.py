@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -53,11 +54,15 @@ from .jobstore import (
 from .jobstore_sqlite import valid_job_id
 from .redis_client import client_errors, connect, redact
 
+log = logging.getLogger("cpuocr.serving")
+
 KEY_PREFIX = "cpuocr:jobs:v1:"
 #: Seconds a Redis command may take: inputs of up to --max-job-mb travel in one command.
 TIMEOUT_S = 30.0
 #: Seconds an input uploaded for a job that was never created lives on.
 STAGING_TTL_S = 3600
+#: Seconds between two log lines of runners that find Redis unreachable.
+QUIET_S = 30.0
 #: A finished job's keys outlive its ``expires_at`` by this much in Redis, so the store's own
 #: :meth:`~RedisJobStore.delete_expired` (on the replicas' clock) normally removes them first.
 EXPIRY_MARGIN_S = 60.0
@@ -249,6 +254,7 @@ class RedisJobStore:
         self._clock = clock
         self._client = connect(url, timeout_s=timeout_s, purpose="--jobs-url (CPUOCR_JOBS_URL)")
         self._errors = client_errors()
+        self._quiet_until = 0.0  # time.monotonic() before which claim() logs no failure
         scripts = {
             "create": _CREATE,
             "claim": _CLAIM,
@@ -399,8 +405,16 @@ class RedisJobStore:
             return int(self._client.zcard(self._key("queue")))
 
     def claim(self, worker: str, lease_s: float) -> Job | None:
+        """As the protocol says; and None while Redis cannot be reached (a runner polls, and a
+        Redis that is down has nothing to give it), logged once per :data:`QUIET_S`."""
         now = self._clock()
-        claimed = self._run("claim", "", worker, repr(now), repr(now + lease_s))
+        try:
+            claimed = self._run("claim", "", worker, repr(now), repr(now + lease_s))
+        except Overloaded as exc:
+            if time.monotonic() >= self._quiet_until:
+                self._quiet_until = time.monotonic() + QUIET_S
+                log.warning("%s; runners wait for it (said once per %g s)", exc, QUIET_S)
+            return None
         if not claimed:
             return None
         return self.get(claimed.decode())
