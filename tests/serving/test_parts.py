@@ -132,6 +132,12 @@ def test_every_setting_round_trips_through_its_flag() -> None:
         cors_origins=("http://a.example", "http://b.example"),
         log_level="debug",
         warmup=False,
+        data_dir="/srv/cpuocr data",
+        max_job_pages=7,
+        max_queued_jobs=3,
+        max_job_bytes=3 * MB + 5,
+        job_ttl_s=60.5,
+        job_lease_s=4.0,
         engine=EngineConfig(preset="fast", max_pixels=1234, runtime=RuntimeConfig(threads=1)),
     )
     values = {s.field: (s, getattr(cfg, s.field)) for s in SETTINGS}
@@ -140,6 +146,20 @@ def test_every_setting_round_trips_through_its_flag() -> None:
     serve_fields = {s.field for s in SETTINGS if not s.engine} | {"engine"}
     assert serve_fields == set(ServeConfig.__dataclass_fields__)
     assert {s.field for s in SETTINGS if s.engine} == {"preset", "threads", "max_pixels"}
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"XDG_DATA_HOME": "/xdg", "HOME": "/home/u"}, "/xdg/cpuocr"),
+        ({"XDG_DATA_HOME": "relative", "HOME": "/home/u"}, "/home/u/.local/share/cpuocr"),
+        ({"HOME": "/home/u"}, "/home/u/.local/share/cpuocr"),
+        ({"HOME": "/home/u", "CPUOCR_DATA_DIR": "/data"}, "/data"),
+    ],
+)
+def test_the_data_directory_follows_xdg(env: dict[str, str], expected: str) -> None:
+    assert ServeConfig.from_env(env).data_dir == expected
+    assert ServeConfig().data_dir is None  # built in code: jobs are off unless given one
 
 
 @pytest.mark.parametrize(

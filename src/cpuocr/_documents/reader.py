@@ -413,16 +413,17 @@ def _image_dpi(source: ImageSource) -> float:
 
 
 def probe_document(
-    source: str | Path,
+    source: str | Path | bytes,
     *,
     pages: str | Sequence[int] | None = None,
     max_pages: int = DEFAULT_MAX_PAGES,
     max_bytes: int | None = None,
 ) -> tuple[DocumentKind, int, tuple[int, ...]]:
-    """What :class:`DocumentReader` would read of the file ``source``, without an engine and
-    without rendering or decoding a page: its kind, page count and the page numbers ``pages``
-    selects (the same checks and errors: a corrupt or encrypted PDF, a bad TIFF chain, a bad
-    range, more than ``max_pages``). An image is one page; the engine judges it when read."""
+    """What :class:`DocumentReader` would read of the file ``source`` (a path or the file's
+    bytes), without an engine and without rendering or decoding a page: its kind, page count and
+    the page numbers ``pages`` selects (the same checks and errors: a corrupt or encrypted PDF, a
+    bad TIFF chain, a bad range, more than ``max_pages``). An image is one page; the engine
+    judges it when read."""
     kind = sniff(_head(source))
     if kind == "pdf":
         with PdfDocument(source) as pdf:

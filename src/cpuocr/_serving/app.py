@@ -19,6 +19,7 @@ from .._engine.pipeline import OCR
 from .config import ServeConfig, normalize_host
 from .errors import Forbidden, error_payload, install_error_handlers
 from .inputs import BodyLimitMiddleware
+from .jobs import JobService
 from .metrics import Metrics, MetricsMiddleware
 from .routes import WEB_DIR, api, public
 from .service import OcrService
@@ -42,10 +43,12 @@ def create_app(
     config = config if config is not None else ServeConfig.from_env()
     metrics = Metrics()
     service = OcrService(config, metrics, engines)
+    jobs = JobService(service, metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.start()
+        await jobs.start()  # jobs left queued or running by the last run resume here
         cfg = service.config
         log.info(
             "cpuocr ready: preset %s, %s slot(s) x %s thread(s), queue %s, cache %g MB, auth %s",
@@ -60,6 +63,7 @@ def create_app(
             yield
         finally:
             # uvicorn has stopped accepting and drained in-flight requests by now.
+            await jobs.stop()  # the running jobs are handed back for the next start
             service.close()
             log.info("cpuocr stopped")
 
@@ -72,6 +76,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.service = service
+    app.state.jobs = jobs
     install_error_handlers(app)
     app.include_router(api)
     app.include_router(public)
@@ -83,14 +88,17 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(config.cors_origins),
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Content-Type", "X-API-Key"],
             max_age=600,
         )
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=config.max_request_bytes,
-        limits={"/ocr/batch": config.max_batch_request_bytes},
+        limits={
+            "/ocr/batch": config.max_batch_request_bytes,
+            "/jobs": config.max_job_request_bytes,
+        },
     )
     app.add_middleware(
         RequestGuardMiddleware,

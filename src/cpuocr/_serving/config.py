@@ -59,6 +59,14 @@ class ServeConfig:
     trusted_hosts: tuple[str, ...] | None = None
     log_level: str = "info"
     warmup: bool = True
+    #: Durable jobs (POST /jobs): where they are stored (None: jobs are off; ``from_sources``
+    #: fills in $XDG_DATA_HOME/cpuocr, else ~/.local/share/cpuocr), and their limits.
+    data_dir: str | None = None
+    max_job_pages: int = 1000
+    max_queued_jobs: int = 100
+    max_job_bytes: int = 100 * MB
+    job_ttl_s: float = 86400.0
+    job_lease_s: float = 30.0
     #: What each slot's engine is built with (preset, preprocessing, threads per slot, limits).
     engine: EngineConfig = field(default_factory=EngineConfig)
 
@@ -95,6 +103,10 @@ class ServeConfig:
         for host in self.trusted_hosts or ():
             if not host or any(c.isspace() or c in "/@" for c in host):
                 raise ConfigError(f"trusted_hosts: {host!r} is not a host name")
+        for name in ("max_job_pages", "max_queued_jobs", "max_job_bytes"):
+            _positive(name, getattr(self, name))
+        if self.job_ttl_s <= 0 or self.job_lease_s <= 0:
+            raise ConfigError("job_ttl_s and job_lease_s must be > 0")
 
     # -- derived values ----------------------------------------------------------------------
 
@@ -122,6 +134,12 @@ class ServeConfig:
         """Body limit of a batch request: every image at the byte limit would be too much memory,
         so a batch may carry at most four images' worth of bytes."""
         return 4 * self.max_request_bytes
+
+    @property
+    def max_job_request_bytes(self) -> int:
+        """Body limit of ``POST /jobs`` (multipart, no base64): the files and room for headers
+        and form fields."""
+        return self.max_job_bytes + 256 * 1024
 
     @property
     def cache_bytes(self) -> int:
@@ -194,11 +212,23 @@ class ServeConfig:
             raw = env.get(setting.env)
             if raw is not None and raw.strip() != "":
                 values[setting.field] = setting.convert(raw, setting.env)
+        values.setdefault("data_dir", default_data_dir(env))
         return cls(**values, engine=EngineConfig.from_env(env, **engine_flags))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServeConfig:
         return cls.from_sources(None, environ)
+
+
+def default_data_dir(env: Mapping[str, str]) -> str:
+    """Where the service keeps its jobs unless told: ``$XDG_DATA_HOME/cpuocr`` (the XDG base
+    directory rule, when the variable is an absolute path), else ``$HOME/.local/share/cpuocr``
+    (``~`` as the system knows it when HOME is unset)."""
+    xdg = env.get("XDG_DATA_HOME", "").strip()
+    if xdg and os.path.isabs(xdg):
+        return os.path.join(xdg, "cpuocr")
+    home = env.get("HOME", "").strip() or os.path.expanduser("~")
+    return os.path.join(home, ".local", "share", "cpuocr")
 
 
 def is_loopback(host: str) -> bool:
@@ -368,4 +398,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log_level", "--log-level", "CPUOCR_LOG_LEVEL", _choice(LOG_LEVELS), "log level"),
     Setting("warmup", "--warmup", "CPUOCR_WARMUP", parse_bool,
             "run one tiny inference per slot at start-up (true/false)", "BOOL", _render_bool),
+    Setting("data_dir", "--data-dir", "CPUOCR_DATA_DIR", _str,
+            "directory of the job store (jobs.sqlite3 and the jobs' input files), created on "
+            "the first job (default: $XDG_DATA_HOME/cpuocr, else ~/.local/share/cpuocr)", "DIR"),
+    Setting("max_job_pages", "--max-job-pages", "CPUOCR_MAX_JOB_PAGES", _int,
+            "most pages one job (POST /jobs, all its files) may read; counted at submit"),
+    Setting("max_queued_jobs", "--max-queued-jobs", "CPUOCR_MAX_QUEUED_JOBS", _int,
+            "jobs that may wait before new ones get 503"),
+    Setting("max_job_bytes", "--max-job-mb", "CPUOCR_MAX_JOB_MB", _mb_to_bytes,
+            "largest upload of one job (all its files), in MB", "MB", _render_mb),
+    Setting("job_ttl_s", "--job-ttl", "CPUOCR_JOB_TTL", _float,
+            "seconds a finished job and its results are kept", "SECONDS"),
+    Setting("job_lease_s", "--job-lease", "CPUOCR_JOB_LEASE", _float,
+            "seconds a job stays with a worker that stopped reporting (a killed process) before "
+            "another takes it over", "SECONDS"),
 )  # fmt: skip

@@ -7,8 +7,10 @@ and a JSON body ``{"success": false, "error": {"code": ..., "message": ...}}``:
     ├── BadRequest          400     missing field, bad base64 / JSON / form, bad option value
     ├── Unauthorized        401     CPUOCR_API_KEY is set and X-API-Key is missing or wrong
     ├── Forbidden           403     a Host not trusted, or a cross-site POST (CSRF, DNS rebinding)
+    ├── NotFound            404     no such job (never created, deleted or expired)
     ├── RequestTimeout      408     the body did not arrive within the request timeout
-    ├── PayloadTooLarge     413     body or image over the byte limit
+    ├── Conflict            409     a job's result asked for before it is there (or it failed)
+    ├── PayloadTooLarge     413     body or image over the byte limit; a job over its pages
     ├── UnsupportedMediaType 415    a body that is neither multipart/form-data nor JSON
     └── Overloaded          503     queue full or request timed out; carries Retry-After
 
@@ -74,9 +76,19 @@ class Forbidden(ApiError):
     code = "forbidden"
 
 
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+
+
 class RequestTimeout(ApiError):
     status = 408
     code = "request_timeout"
+
+
+class Conflict(ApiError):
+    status = 409
+    code = "conflict"
 
 
 class PayloadTooLarge(ApiError):

@@ -335,6 +335,48 @@ async def _parse_multipart(
     )
 
 
+#: The multipart field names of a job's files (``image`` as in ``POST /ocr`` is accepted too).
+JOB_FILE_FIELDS = ("file", "image")
+
+
+async def parse_job_request(request: Request, config: ServeConfig) -> ParsedRequest:
+    """The files and options of a ``POST /jobs`` whose body :func:`read_body` has read:
+    multipart/form-data, one or more file parts named ``file`` (or ``image``), at most
+    ``max_batch_images``, each within ``max_job_bytes`` (the whole body is held to
+    :attr:`ServeConfig.max_job_request_bytes` as it arrives), and the options of ``POST /ocr``."""
+    body: bytearray = request.state.body
+    del request.state.body
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != "multipart/form-data":
+        raise UnsupportedMediaType(
+            "POST /jobs takes multipart/form-data with one or more file fields named 'file'"
+        )
+
+    def parse() -> Form:
+        return parse_form(
+            body,
+            content_type,
+            max_files=config.max_batch_images,
+            max_fields=MAX_FORM_FIELDS,
+            max_field_bytes=MAX_TEXT_FIELD_BYTES,
+            max_file_bytes=config.max_job_bytes,
+            single_file=False,
+        )
+
+    form = parse() if len(body) <= PARSE_ON_LOOP_BYTES else await anyio.to_thread.run_sync(parse)
+    files = [
+        ImageInput(part.data, part.filename) for part in form.files if part.name in JOB_FILE_FIELDS
+    ]
+    if not files:
+        raise BadRequest(
+            "no file: send each document or image as a file field named 'file'",
+            code="missing_field",
+        )
+    return ParsedRequest(
+        files, _options(form.get("det"), form.get("preprocess")), _document_options(form.get)
+    )
+
+
 def _check_image_bytes(size: int, config: ServeConfig) -> None:
     if size > config.max_upload_bytes:
         raise PayloadTooLarge(

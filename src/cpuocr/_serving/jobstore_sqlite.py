@@ -87,6 +87,13 @@ CREATE TABLE IF NOT EXISTS pages (
 """
 
 
+#: The oldest job a worker may claim: queued, or running under an expired lease.
+_CLAIMABLE = (
+    "SELECT id FROM jobs WHERE state = 'queued' OR (state = 'running' AND lease_until < ?)"
+    " ORDER BY created_at, rowid LIMIT 1"
+)
+
+
 def valid_job_id(job_id: str) -> bool:
     return bool(_JOB_ID.match(job_id))
 
@@ -262,12 +269,10 @@ class SqliteJobStore:
 
     def claim(self, worker: str, lease_s: float) -> Job | None:
         now = self._clock()
+        if not self._read(_CLAIMABLE, (now,)):  # idle polls take no write lock
+            return None
         with self._tx() as db:
-            row = db.execute(
-                "SELECT id FROM jobs WHERE state = 'queued'"
-                " OR (state = 'running' AND lease_until < ?) ORDER BY created_at, rowid LIMIT 1",
-                (now,),
-            ).fetchone()
+            row = db.execute(_CLAIMABLE, (now,)).fetchone()
             if row is None:
                 return None
             db.execute(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 import hmac
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Request, Security
+from fastapi import APIRouter, Depends, Query, Request, Security
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader
 
@@ -17,13 +17,18 @@ from .._documents.sniff import is_document
 from .._writers import MEDIA_TYPES, write
 from .errors import Unauthorized
 from .inference import Admission
-from .inputs import ImageInput, ParsedRequest, parse_request
+from .inputs import ImageInput, ParsedRequest, parse_job_request, parse_request, read_body
+from .jobs import JobService, job_answer
 from .schemas import (
     ERROR_RESPONSES,
+    JOB_ERROR_RESPONSES,
     HealthResponse,
+    JobDeleteResponse,
+    JobResponse,
     OCRResponse,
     PreprocessResponse,
     ReadyResponse,
+    job_request_body,
     request_body,
     single_image_body,
 )
@@ -55,6 +60,14 @@ async def get_service(request: Request) -> OcrService:
 
 
 ServiceDep = Annotated[OcrService, Depends(get_service)]
+
+
+async def get_jobs(request: Request) -> JobService:
+    jobs: JobService = request.app.state.jobs
+    return jobs
+
+
+JobsDep = Annotated[JobService, Depends(get_jobs)]
 
 
 def _key_matches(expected: str, key: str | None) -> bool:
@@ -155,6 +168,77 @@ async def preprocess_preview(request: Request, service: ServiceDep) -> JSONRespo
         parsed = await parse_request(request, service.config, batch=False)
         answer = await service.preprocess_stages(parsed.images[0], admission)
     return JSONResponse(answer)
+
+
+@api.post(
+    "/jobs",
+    status_code=202,
+    response_model=JobResponse,
+    responses=JOB_ERROR_RESPONSES,
+    summary="Submit a long document or several files, read in the background",
+    description="multipart/form-data with one or more file fields `file` (PDF, multi-page TIFF, "
+    "images) and the options of `POST /ocr` (det, preprocess, pages, dpi, text_layer). Answers "
+    "202 at once with the job (its `Location` header is the job's URL): poll `GET /jobs/{id}`, "
+    "then fetch `GET /jobs/{id}/result`. Jobs survive a restart of the service.",
+    openapi_extra=job_request_body(),
+    tags=["jobs"],
+)
+async def submit_job(request: Request, service: ServiceDep, jobs: JobsDep) -> JSONResponse:
+    await jobs.check_room()  # a full queue refuses before the body is read
+    await read_body(request, service.config, service.uploads)
+    parsed = await parse_job_request(request, service.config)
+    job = await jobs.submit(parsed)
+    return JSONResponse(
+        {"success": True, "job": job_answer(job)},
+        status_code=202,
+        headers={"Location": f"/jobs/{job.id}"},
+    )
+
+
+@api.get(
+    "/jobs/{job_id}",
+    response_model=JobResponse,
+    responses=JOB_ERROR_RESPONSES,
+    summary="A job's state: pages done of total, each file's state and error, times, expiry",
+    tags=["jobs"],
+)
+async def job_status(job_id: str, jobs: JobsDep) -> JSONResponse:
+    job = await jobs.get(job_id)
+    return JSONResponse({"success": True, "job": job_answer(job)})
+
+
+@api.get(
+    "/jobs/{job_id}/result",
+    response_class=Response,
+    responses={
+        **JOB_ERROR_RESPONSES,
+        200: {"content": {media: {} for media in sorted(set(MEDIA_TYPES.values()))}},
+    },
+    summary="The result of a finished job, in a format (409 until it has finished)",
+    description="`format`: json (the document schema), txt, md, hocr or pdf (searchable PDF "
+    "made from the file sent); `file`: which file, from 0 (needed when the job has several).",
+    tags=["jobs"],
+)
+async def job_result(
+    job_id: str,
+    jobs: JobsDep,
+    fmt: Annotated[Literal["json", "txt", "md", "hocr", "pdf"], Query(alias="format")] = "json",
+    file: Annotated[int | None, Query(ge=0, le=10_000)] = None,
+) -> Response:
+    body, media_type = await jobs.result(job_id, fmt, file)
+    return Response(body, media_type=media_type)
+
+
+@api.delete(
+    "/jobs/{job_id}",
+    response_model=JobDeleteResponse,
+    responses=JOB_ERROR_RESPONSES,
+    summary="Cancel a queued or running job; delete a finished one with its results",
+    tags=["jobs"],
+)
+async def delete_job(job_id: str, jobs: JobsDep) -> JSONResponse:
+    job, deleted = await jobs.cancel_or_delete(job_id)
+    return JSONResponse({"success": True, "deleted": deleted, "job": job_answer(job)})
 
 
 @public.get("/healthz", response_model=HealthResponse, tags=["service"], summary="Alive")

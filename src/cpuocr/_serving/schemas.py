@@ -199,3 +199,79 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (503, "overloaded (queue full or timed out; see Retry-After) or not ready"),
     )
 }
+
+
+# -- jobs -----------------------------------------------------------------------------------------
+
+JobStateName = Literal["queued", "running", "done", "failed", "cancelled"]
+
+
+class JobFileModel(BaseModel):
+    index: int = Field(description="0-based, in the order the files were sent")
+    name: str
+    size: int = Field(description="bytes")
+    kind: Literal["pdf", "tiff", "image"]
+    page_count: int = Field(description="pages in the document")
+    pages: list[int] = Field(description="the page numbers read (1-based)")
+    pages_done: int
+    state: Literal["pending", "done", "failed"]
+    error: ErrorDetail | None = Field(
+        description="why the file failed (at submit: corrupt, encrypted, too large; or a page "
+        "the engine refused)"
+    )
+
+
+class JobModel(BaseModel):
+    id: str = Field(description="unguessable; the job's only credential besides the API key")
+    state: JobStateName
+    pages_total: int
+    pages_done: int
+    created_at: str = Field(description="ISO 8601, UTC")
+    started_at: str | None
+    finished_at: str | None
+    expires_at: str | None = Field(
+        description="when a finished job and its results are removed (--job-ttl)"
+    )
+    attempts: int = Field(description="times a worker took the job (more than 1: resumed)")
+    options: dict[str, Any]
+    files: list[JobFileModel]
+    result: str | None = Field(description="the result's path, once the job has finished")
+
+
+class JobResponse(BaseModel):
+    success: Literal[True] = True
+    job: JobModel
+
+
+class JobDeleteResponse(BaseModel):
+    success: Literal[True] = True
+    deleted: bool = Field(
+        description="true: the finished job and its results are gone; false: the job was "
+        "cancelled (it stops after its current page) and is kept until it expires"
+    )
+    job: JobModel
+
+
+def job_request_body() -> dict[str, Any]:
+    """``openapi_extra`` of ``POST /jobs`` (multipart only)."""
+    schema = _multipart_schema(batch=False)
+    props = schema["properties"]
+    del props["image"], props["format"], props["preview"], props["chars"]
+    binary: dict[str, Any] = {"type": "string", "format": "binary"}
+    props["file"] = {
+        "type": "array",
+        "items": binary,
+        "description": "one or more files (PDF, multi-page TIFF, images), each a part named "
+        "`file`; at most --max-batch files, --max-job-mb in all, --max-job-pages pages",
+    }
+    schema["required"] = ["file"]
+    return {
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+    }
+
+
+JOB_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    404: {"model": ErrorResponse, "description": "no such job (deleted or expired)"},
+    409: {"model": ErrorResponse, "description": "the job has not finished, or the file failed"},
+}
