@@ -126,13 +126,15 @@ def _relative(path: Path, base: Path) -> PurePosixPath:
 
 
 def _place(found: list[tuple[Path, PurePosixPath]]) -> list[InputFile]:
-    """Output stems: the suffix dropped, unless two inputs of one folder share the stem; any
-    clash left gets -2, -3, ... in input order."""
+    """Output stems: the suffix dropped, unless inputs of one folder share the stem with other
+    suffixes; any clash left (the same name from two places) gets -2, -3, ... in input order."""
     stems = Counter(rel.with_suffix("") for _, rel in found)
+    names = Counter(rel for _, rel in found)
     taken: set[PurePosixPath] = set()
     out: list[InputFile] = []
     for path, rel in found:
-        stem = rel.with_suffix("") if stems[rel.with_suffix("")] == 1 else rel
+        shared = stems[rel.with_suffix("")] > 1 and names[rel] == 1  # a.png beside a.pdf
+        stem = rel if shared else rel.with_suffix("")
         candidate, n = stem, 1
         while candidate in taken:
             n += 1

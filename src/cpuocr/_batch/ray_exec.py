@@ -14,6 +14,7 @@ node sees at the same path (NFS, a mounted bucket); the driver reads them too, t
 from __future__ import annotations
 
 import dataclasses
+import logging
 import pickle
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -22,7 +23,7 @@ import numpy as np
 
 from .._engine.config import EngineConfig
 from .._engine.runtime import available_cores
-from ..errors import ConfigError
+from ..errors import ConfigError, ProcessingFailed
 from .local import with_threads
 from .work import PageDone, PageReader, PageTask, ReadOptions
 
@@ -49,6 +50,14 @@ def _ray() -> Any:
     except ImportError:
         raise ConfigError('cpuocr batch --ray needs Ray: pip install "cpuocr[ray]"') from None
     return ray
+
+
+def _quiet_ray_data() -> None:
+    """Ray Data logs each execution's plan and end at INFO, and that progress bars are off: the
+    batch has its own bar and summary."""
+    for handler in logging.getLogger("ray.data").handlers:
+        if handler.name == "console":  # its file log (in the Ray session's folder) stays
+            handler.setLevel(logging.ERROR)
 
 
 class _Actor:
@@ -80,12 +89,15 @@ def run_ray(
         return
     ray = _ray()
     if not ray.is_initialized():
+        quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
         if ray_options.address is None:
-            ray.init(num_cpus=available_cores(), include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=available_cores(), include_dashboard=False, **quiet)
         else:
-            ray.init(address=ray_options.address, log_to_driver=False)
+            ray.init(address=ray_options.address, **quiet)
     context = ray.data.DataContext.get_current()
+    _quiet_ray_data()
     context.enable_progress_bars = False  # the batch draws its own
+    context.print_on_execution_start = False
     config = with_threads(config, ray_options.cpus_per_actor)
     rows = [{"index": t.index, "path": t.path, "page": t.page} for t in tasks]
     blocks = max(1, min(len(rows), -(-len(rows) // PAGES_PER_BLOCK), 100_000))
@@ -96,9 +108,12 @@ def run_ray(
         batch_size=1,
         batch_format="numpy",
         num_cpus=ray_options.cpus_per_actor,
-        concurrency=ray_options.actors,
+        compute=ray.data.ActorPoolStrategy(size=ray_options.actors),
     )
-    for row in dataset.iter_rows():
-        done = pickle.loads(row["done"])
-        assert isinstance(done, PageDone)
-        yield done
+    try:
+        for row in dataset.iter_rows():
+            done = pickle.loads(row["done"])
+            assert isinstance(done, PageDone)
+            yield done
+    except Exception as exc:  # the cluster's failure (an actor that cannot start, a lost node)
+        raise ProcessingFailed(f"the Ray run stopped: {type(exc).__name__}: {exc}") from exc

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,13 +24,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .._documents.model import DocumentResult, Page
-from .._documents.reader import probe_document
+from .._documents.reader import parse_pages, probe_document
 from .._engine.config import EngineConfig
 from .._writers import FORMATS, write
 from ..errors import ConfigError, CpuocrError
 from .inputs import InputFile, expand_inputs
 from .manifest import Manifest, Row
-from .work import PageDone, PageTask, ReadOptions
+from .work import BATCH_MAX_PAGES, PageDone, PageTask, ReadOptions
 
 
 @dataclass
@@ -153,6 +154,7 @@ class Batch:
 
     def rows(self) -> Iterator[Row]:
         self.out.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(self.out)
         manifest = Manifest(self.out)
         start = time.monotonic()
         interrupted = True
@@ -214,17 +216,17 @@ class Batch:
             self.progress.files_skipped += 1
             self._tell()
             return None
-        try:
-            kind, count, numbers = probe_document(
-                item.path,
-                pages=self.options.pages,
-                max_pages=self.options.max_pages,
-                max_bytes=self.config.max_bytes,
+        try:  # ``pages`` selects pages of documents; an image is its one page
+            kind, count, _ = probe_document(
+                item.path, max_pages=BATCH_MAX_PAGES, max_bytes=self.config.max_bytes
+            )
+            numbers = (
+                (1,)
+                if kind == "image"
+                else parse_pages(self.options.pages, count, self.options.max_pages)
             )
         except CpuocrError as exc:
             return self._finish_failed(manifest, item, sha256, size, (exc.code, str(exc)))
-        if kind == "image":
-            numbers = (1,)
         self._pending[index] = _Pending(item, sha256, size, kind, count, numbers)
         tasks.extend(PageTask(index, str(item.path), n) for n in numbers)
         self.progress.pages_total += len(numbers)
@@ -360,6 +362,21 @@ def _digest(path: Path) -> tuple[str, int]:
     with open(path, "rb") as f:
         digest = hashlib.file_digest(f, "sha256")
         return digest.hexdigest(), f.tell()
+
+
+_TEMP_NAME = re.compile(r"^\..+\.\d+\.tmp$")
+
+
+def remove_stale_temps(out: Path) -> int:
+    """Delete the temporary files a killed run left in ``out`` (the names
+    :func:`write_atomically` and the manifest use); their final names were never written."""
+    removed = 0
+    for folder, _, files in os.walk(out):
+        for name in files:
+            if _TEMP_NAME.match(name):
+                Path(folder, name).unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def write_atomically(target: Path, data: bytes) -> None:

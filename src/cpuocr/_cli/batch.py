@@ -3,7 +3,8 @@
 A progress bar (files, pages, pages/s, ETA) on standard error when it is a terminal, nothing
 when it is not; each failed input as one line on standard error as it fails; the summary on
 standard output at the end. Exit codes: 0 every input done, 3 some input failed (its manifest
-row says why), 2 usage, 4 models missing, 130 interrupted (a rerun resumes).
+row says why), 2 usage, 4 models missing, 1 the run itself stopped (a Ray cluster failed),
+130 interrupted (a rerun resumes).
 """
 
 from __future__ import annotations
@@ -13,8 +14,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .._exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_MODELS, EXIT_OK
-from ..errors import ModelNotFound
+from .._exit_codes import (
+    EXIT_BAD_INPUT,
+    EXIT_BATCH_STOPPED,
+    EXIT_INTERRUPTED,
+    EXIT_MODELS,
+    EXIT_OK,
+)
+from ..errors import ModelNotFound, ProcessingFailed
 
 
 def batch_parser() -> argparse.ArgumentParser:
@@ -121,6 +128,7 @@ def run_batch_command(argv: Sequence[str]) -> int:
         on_progress=bar.update if bar is not None else None,
     )
     interrupted = False
+    failure = None
     try:
         for row in batch.rows():
             if row["status"] != "ok":
@@ -131,6 +139,8 @@ def run_batch_command(argv: Sequence[str]) -> int:
                     print(message, file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         interrupted = True
+    except ProcessingFailed as exc:  # the executor itself failed (Ray): the rows so far stand
+        failure = str(exc)
     finally:
         if bar is not None:
             bar.close()
@@ -139,6 +149,9 @@ def run_batch_command(argv: Sequence[str]) -> int:
     print(str(summary) + ("; interrupted: run the same command again to resume" * interrupted))
     if interrupted:
         return EXIT_INTERRUPTED
+    if failure is not None:
+        print(f"cpuocr: {failure}; run the same command again to resume", file=sys.stderr)
+        return EXIT_BATCH_STOPPED
     return EXIT_BAD_INPUT if summary.failed or summary.skipped_failed else EXIT_OK
 
 
