@@ -5,6 +5,7 @@ other module is private (``cpuocr._engine``, ``cpuocr._serving``, ``cpuocr._cli`
 change without notice; the exception tree is drawn in ``cpuocr.errors``.
 """
 
+from ._batch import BatchProgress, BatchSummary, RayOptions, iter_batch, run_batch
 from ._deadline import Deadline
 from ._documents.model import Block, DocumentResult, Page, Paragraph, Row
 from ._documents.reader import iter_pages, read_document
@@ -31,6 +32,8 @@ from .errors import (
 
 __all__ = [
     "OCR",
+    "BatchProgress",
+    "BatchSummary",
     "Block",
     "ConfigError",
     "CpuocrError",
@@ -49,13 +52,16 @@ __all__ = [
     "Page",
     "Paragraph",
     "ProcessingFailed",
+    "RayOptions",
     "RecognitionConfig",
     "Row",
     "RuntimeConfig",
     "UnsupportedFormat",
     "WorkLimitExceeded",
+    "iter_batch",
     "iter_pages",
     "read_document",
+    "run_batch",
     "write",
 ]
 __version__ = "0.1.0"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cpuocr._batch import Progress, iter_batch
+from cpuocr._batch import BatchProgress, iter_batch
 
 from rendering import image_pdf, render_lines
 
@@ -187,7 +187,7 @@ def test_a_stopped_batch_is_finished_by_a_rerun(tmp_path: Path, how: str) -> Non
 def test_the_library_yields_rows_and_progress(corpus: Path, tmp_path: Path) -> None:
     seen: list[tuple[int, int, bool]] = []
 
-    def on_progress(p: Progress) -> None:
+    def on_progress(p: BatchProgress) -> None:
         seen.append((p.pages_done, p.pages_total, p.planning))
 
     rows = list(
@@ -200,3 +200,21 @@ def test_the_library_yields_rows_and_progress(corpus: Path, tmp_path: Path) -> N
     done = [s[0] for s in seen]
     assert done == sorted(done) and seen[-1][:2] == (4, 4) and not seen[-1][2]
     assert seen[0][2]  # planning is reported first
+
+
+def test_the_plain_command_reads_a_folder(corpus: Path, tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "cpuocr", str(corpus / "sub")],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    heads = [line for line in run.stdout.splitlines() if line.startswith("==> ")]
+    assert heads == [f"==> {corpus / 'sub' / 'contract.pdf'} page {n} <==" for n in (1, 2, 3)] + [
+        f"==> {corpus / 'sub' / 'deep' / 'c.png'} <=="
+    ]
+    (tmp_path / "empty").mkdir()
+    empty = subprocess.run(
+        [sys.executable, "-m", "cpuocr", str(tmp_path / "empty")],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert empty.returncode == 2 and "no images or documents" in empty.stderr

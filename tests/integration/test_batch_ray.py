@@ -1,6 +1,6 @@
 """`cpuocr batch --ray` on a real local Ray instance (2 CPUs, 2 actors): the same outputs as the
-local run — TXT and Markdown byte for byte, JSON equal but for each page's ``time_ms`` — and the
-same manifest; a bad file fails only its own row there too."""
+local run — TXT, Markdown and hOCR byte for byte, JSON equal but for each page's ``time_ms`` —
+and the same manifest; a bad file fails only its own row there too."""
 
 from __future__ import annotations
 
@@ -16,7 +16,16 @@ from rendering import image_pdf, render_lines
 
 pytest.importorskip("ray", reason='needs the ray extra: pip install "cpuocr[ray]"')
 
-BATCH = [sys.executable, "-m", "cpuocr", "batch", "--progress", "never", "--format", "txt,json,md"]
+BATCH = [
+    sys.executable,
+    "-m",
+    "cpuocr",
+    "batch",
+    "--progress",
+    "never",
+    "--format",
+    "txt,json,md,hocr",
+]
 
 
 def _without_times(value: Any) -> Any:
@@ -62,7 +71,7 @@ def test_ray_gives_what_the_local_run_gives(tmp_path: Path) -> None:
         for p in (tmp_path / "local").rglob("*")
         if p.is_file() and p.name != "manifest.jsonl"
     )
-    assert len(names) == 4 * 3
+    assert len(names) == 4 * 4
     for name in names:
         a, b = (tmp_path / "local" / name).read_bytes(), (tmp_path / "ray" / name).read_bytes()
         if name.endswith(".json"):

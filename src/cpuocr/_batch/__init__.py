@@ -21,15 +21,15 @@ from .._engine.runtime import available_cores
 from .local import run_local
 from .manifest import MANIFEST_NAME, Row
 from .ray_exec import RayOptions, run_ray
-from .runner import Batch, BatchSummary, Executor, Progress, ProgressHook, write_atomically
+from .runner import Batch, BatchProgress, BatchSummary, Executor, ProgressHook, write_atomically
 from .work import BATCH_MAX_PAGES, PageDone, PageTask, ReadOptions
 
 __all__ = [
     "BATCH_MAX_PAGES",
     "MANIFEST_NAME",
     "Batch",
+    "BatchProgress",
     "BatchSummary",
-    "Progress",
     "RayOptions",
     "ReadOptions",
     "default_workers",
@@ -104,7 +104,7 @@ def run_batch(inputs: Sequence[str | Path], out: str | Path, **kwargs: object) -
     input and format, mirroring the input tree, and ``out/manifest.jsonl``. Inputs already done
     with the same options (by content hash) are skipped, so a rerun resumes. ``workers``: local
     processes (default: one per core); ``ray``: run on Ray instead (:class:`RayOptions`);
-    ``on_progress(Progress)``: called as planning and pages advance. Keyword arguments as
+    ``on_progress(BatchProgress)``: called as planning and pages advance. Keyword arguments as
     :func:`make_batch`."""
     return make_batch(inputs, out, **kwargs).run()  # type: ignore[arg-type]
 

@@ -34,7 +34,7 @@ from .work import BATCH_MAX_PAGES, PageDone, PageTask, ReadOptions
 
 
 @dataclass
-class Progress:
+class BatchProgress:
     """Where a batch stands; handed to ``on_progress`` after planning and after every page.
     ``files_done`` counts inputs finished by this run (ok or failed), not those skipped."""
 
@@ -91,7 +91,7 @@ class BatchSummary:
 
 
 Executor = Callable[[Sequence[PageTask], Callable[[PageTask], bool]], Iterator[PageDone]]
-ProgressHook = Callable[[Progress], None]
+ProgressHook = Callable[[BatchProgress], None]
 
 
 @dataclass
@@ -145,7 +145,7 @@ class Batch:
         self.identity = options.identity(config)
         self.retry_failed = retry_failed
         self.on_progress = on_progress
-        self.progress = Progress(files_total=len(self.items))
+        self.progress = BatchProgress(files_total=len(self.items))
         self.summary: BatchSummary | None = None
         self._pending: dict[int, _Pending] = {}
         self._ready: list[Row] = []  # rows finished inside _skip, yielded next

@@ -55,7 +55,10 @@ def _ocr_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "images", nargs="+", metavar="IMAGE", help="image files to read; - reads standard input"
+        "images",
+        nargs="+",
+        metavar="IMAGE",
+        help="image files (or documents, or folders of them) to read; - reads standard input",
     )
     p.add_argument("--version", action="version", version=f"cpuocr {__version__}")
     p.add_argument(
@@ -86,6 +89,23 @@ def _ocr_parser() -> argparse.ArgumentParser:
         "--chars", action="store_true", help="JSON: each line's character positions too"
     )
     return p
+
+
+def _expand_folders(paths: list[str]) -> list[str]:
+    """A folder stands for the images and documents in it (recursively, in a stable order; the
+    files ``cpuocr batch`` would take); other arguments stay as they are."""
+    from .._batch.inputs import expand_inputs
+
+    out: list[str] = []
+    for path in paths:
+        if path != STDIN and Path(path).is_dir():
+            try:
+                out.extend(str(item.path) for item in expand_inputs([path]))
+            except ConfigError:
+                raise ConfigError(f"{path}: a folder with no images or documents in it") from None
+        else:
+            out.append(path)
+    return out
 
 
 def _read_stdin(max_bytes: int | None) -> bytes:
@@ -140,6 +160,7 @@ def _run_ocr(argv: Sequence[str]) -> int:
     from .._engine.config import EngineConfig
     from .._engine.pipeline import OCR
 
+    args.images = _expand_folders(args.images)
     if args.images.count(STDIN) > 1:
         print("cpuocr: standard input (-) can be read only once", file=sys.stderr)
         return EXIT_USAGE
