@@ -138,6 +138,7 @@ def test_every_setting_round_trips_through_its_flag() -> None:
         max_job_bytes=3 * MB + 5,
         job_ttl_s=60.5,
         job_lease_s=4.0,
+        jobs_url="redis://127.0.0.1:6379/2",
         engine=EngineConfig(preset="fast", max_pixels=1234, runtime=RuntimeConfig(threads=1)),
     )
     values = {s.field: (s, getattr(cfg, s.field)) for s in SETTINGS}

@@ -25,7 +25,10 @@ import redis
 
 from cpuocr._serving.cache import CacheKey
 from cpuocr._serving.cache_redis import KEY_PREFIX, RedisCache
+from cpuocr._serving.jobstore_redis import KEY_PREFIX as JOBS_PREFIX
 from cpuocr._serving.metrics import Metrics
+
+from rendering import image_pdf, render_lines
 
 live = importlib.import_module("cpuocr_tests_live_server")
 redis_helpers = importlib.import_module("cpuocr_tests_redis_server")
@@ -101,7 +104,7 @@ def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 def _replica(tmp: Path, name: str, url: str, *extra: str) -> Any:
     return live.LiveServer(
         tmp / name,
-        args=[*REPLICA_ARGS, "--cache-url", url, *extra],
+        args=[*REPLICA_ARGS, "--cache-url", url, "--jobs-url", url, *extra],
         env={"CPUOCR_DATA_DIR": str(tmp / name / "data")},
     )
 
@@ -186,3 +189,86 @@ def test_a_dead_redis_costs_cache_misses_only(replicas: tuple[Any, Any], shared_
         assert 'status="500"' not in metrics
     finally:
         shared_redis.start()  # same port, empty: the jobs tests go on with it
+
+
+# -- jobs on Redis -------------------------------------------------------------------------------
+
+
+def _scan(pages: list[str]) -> bytes:
+    return image_pdf([render_lines([text], size=40) for text in pages])
+
+
+def _submit(server: Any, pdf: bytes) -> str:
+    files = {"file": ("scan.pdf", pdf, "application/pdf")}
+    response = httpx.post(f"{server.url}/jobs", files=files, timeout=60)
+    assert response.status_code == 202, response.text
+    job_id: str = response.json()["job"]["id"]
+    return job_id
+
+
+def _job(server: Any, job_id: str) -> dict[str, Any]:
+    response = httpx.get(f"{server.url}/jobs/{job_id}", timeout=30)
+    assert response.status_code == 200, response.text
+    job: dict[str, Any] = response.json()["job"]
+    return job
+
+
+def _pages_read(server: Any) -> float:
+    """Job pages this replica has read (its ``cpuocr_job_pages_total{outcome="ok"}``)."""
+    for line in httpx.get(f"{server.url}/metrics", timeout=30).text.splitlines():
+        if line.startswith('cpuocr_job_pages_total{outcome="ok"}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def test_a_job_submitted_to_one_replica_is_answered_by_the_other(
+    replicas: tuple[Any, Any],
+) -> None:
+    a, b = replicas
+    pages = ["第一页 发票 12345", "Page two total 42.50"]
+    job_id = _submit(a, _scan(pages))
+    _wait_for(lambda: _job(b, job_id)["state"] == "done", 60, "the job, seen from B")
+    job = _job(b, job_id)
+    assert job["pages_done"] == job["pages_total"] == 2 and job["files"][0]["state"] == "done"
+    text = httpx.get(f"{b.url}/jobs/{job_id}/result", params={"format": "txt"}, timeout=30)
+    assert text.status_code == 200
+    for page in pages:
+        assert _squash(page) in _squash(text.text)
+    document = httpx.get(f"{b.url}/jobs/{job_id}/result", timeout=30).json()
+    assert document == httpx.get(f"{a.url}/jobs/{job_id}/result", timeout=30).json()
+    deleted = httpx.delete(f"{b.url}/jobs/{job_id}", timeout=30)
+    assert deleted.status_code == 200 and deleted.json()["deleted"] is True
+    assert httpx.get(f"{a.url}/jobs/{job_id}", timeout=30).status_code == 404
+
+
+def test_a_job_whose_replica_is_killed_is_finished_by_the_other(
+    replicas: tuple[Any, Any], shared_redis: Any
+) -> None:
+    a, b = replicas
+    pages = [f"第{n}页 合同 {n}0{n}0{n}" for n in range(1, 9)]
+    job_id = _submit(a, _scan(pages))
+    _wait_for(lambda: _job(a, job_id)["pages_done"] >= 1, 60, "the job's first page")
+    client = redis.Redis.from_url(shared_redis.url)
+    worker = client.hget(f"{JOBS_PREFIX}job:{job_id}", "worker")
+    client.close()
+    assert worker is not None, "the job finished before it could be killed: give it more pages"
+    pid = int(worker.decode().split(":")[1])
+    running, survivor = (a, b) if pid == a.process.pid else (b, a)
+    assert running.process.pid == pid
+    running.process.kill()  # SIGKILL: no release, the lease has to expire (--job-lease 2)
+    running.process.wait(timeout=10)
+    before = _job(survivor, job_id)
+    read_before = _pages_read(survivor)
+    assert before["state"] == "running" and 1 <= before["pages_done"] < 8
+    _wait_for(lambda: _job(survivor, job_id)["state"] == "done", 90, "the survivor to finish")
+    job = _job(survivor, job_id)
+    assert job["pages_done"] == job["pages_total"] == 8 and job["attempts"] == 2
+    # It resumed at the first page not done: the pages the dead replica saved were not read again.
+    assert _pages_read(survivor) - read_before == 8 - before["pages_done"]
+    text = httpx.get(f"{survivor.url}/jobs/{job_id}/result", params={"format": "txt"}, timeout=30)
+    for page in pages:
+        assert _squash(page) in _squash(text.text)

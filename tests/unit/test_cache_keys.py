@@ -161,6 +161,14 @@ def test_cache_settings_from_flags_and_variables() -> None:
         ServeConfig.from_env({"CPUOCR_CACHE_TTL": "0"})
 
 
+def test_the_jobs_url_setting() -> None:
+    assert ServeConfig.from_env({}).jobs_url is None
+    config = ServeConfig.from_env({"CPUOCR_JOBS_URL": "redis://:pw@10.0.0.5:6379/1"})
+    assert config.jobs_url == "redis://:pw@10.0.0.5:6379/1"
+    with pytest.raises(ConfigError, match="CPUOCR_JOBS_URL: expected a Redis URL"):
+        ServeConfig.from_env({"CPUOCR_JOBS_URL": "sqlite:///tmp/jobs"})
+
+
 def test_import_and_serve_help_need_no_redis_package() -> None:
     code = (
         "import sys, cpuocr, cpuocr._serving.app, cpuocr._serving.cli;"

@@ -86,8 +86,11 @@ def run_serve(args: argparse.Namespace) -> int:
     config = ServeConfig.from_sources(args)
     log_config = _log_config(config.log_level)
     logging.config.dictConfig(log_config)
-    if config.cache_url is not None:  # fail now, not in the worker, when the client is missing
+    # Fail now, not in a worker, when the Redis client is missing.
+    if config.cache_url is not None:
         redis_module("--cache-url (CPUOCR_CACHE_URL)")
+    if config.jobs_url is not None:
+        redis_module("--jobs-url (CPUOCR_JOBS_URL)")
     try:
         _check_models(config.engine)
     except ModelNotFound as exc:

@@ -67,6 +67,8 @@ class ServeConfig:
     max_job_bytes: int = 100 * MB
     job_ttl_s: float = 86400.0
     job_lease_s: float = 30.0
+    #: The job store shared by every replica (Redis); None: SQLite in data_dir.
+    jobs_url: str | None = None
     #: What each slot's engine is built with (preset, preprocessing, threads per slot, limits).
     engine: EngineConfig = field(default_factory=EngineConfig)
 
@@ -409,6 +411,10 @@ SETTINGS: tuple[Setting, ...] = (
             "largest upload of one job (all its files), in MB", "MB", _render_mb),
     Setting("job_ttl_s", "--job-ttl", "CPUOCR_JOB_TTL", _float,
             "seconds a finished job and its results are kept", "SECONDS"),
+    Setting("jobs_url", "--jobs-url", "CPUOCR_JOBS_URL", check_url,
+            "job store shared by every replica: redis://[:PASSWORD@]HOST:PORT/DB (needs "
+            "cpuocr[redis]; replaces the SQLite store of --data-dir; any replica accepts, runs and "
+            "answers a job)", "URL"),
     Setting("job_lease_s", "--job-lease", "CPUOCR_JOB_LEASE", _float,
             "seconds a job stays with a worker that stopped reporting (a killed process) before "
             "another takes it over", "SECONDS"),

@@ -57,8 +57,10 @@ from .config import ServeConfig
 from .errors import BadRequest, Conflict, NotFound, Overloaded, PayloadTooLarge, error_payload
 from .inputs import ImageInput, ParsedRequest
 from .jobstore import FINISHED, Job, JobError, JobFile, JobOptions, JobStore, NewFile, QueueFull
+from .jobstore_redis import RedisJobStore
 from .jobstore_sqlite import SqliteJobStore, valid_job_id
 from .metrics import Metrics
+from .redis_client import redact
 from .service import OcrService
 
 log = logging.getLogger("cpuocr.serving")
@@ -73,7 +75,10 @@ EXPIRY_EVERY_S = 60.0
 
 
 def open_store(config: ServeConfig) -> JobStore:
-    """The job store ``config`` names: SQLite in ``data_dir``."""
+    """The job store ``config`` names: Redis at ``jobs_url`` (shared by replicas), else SQLite
+    in ``data_dir``."""
+    if config.jobs_url is not None:
+        return RedisJobStore(config.jobs_url, ttl_s=config.job_ttl_s)
     if config.data_dir is None:
         raise ValueError("no data directory")
     return SqliteJobStore(Path(config.data_dir), ttl_s=config.job_ttl_s)
@@ -110,7 +115,8 @@ class JobService:
         """Resume: when the data directory already holds a job store, open it and start the
         runners (queued jobs, and running ones whose worker died, are claimed again)."""
         data_dir = self.config.data_dir
-        if data_dir is not None and (Path(data_dir) / "jobs.sqlite3").is_file():
+        shared = self.config.jobs_url is not None  # other replicas' jobs may be waiting
+        if shared or (data_dir is not None and (Path(data_dir) / "jobs.sqlite3").is_file()):
             await self.store()
 
     async def stop(self) -> None:
@@ -128,7 +134,7 @@ class JobService:
     async def store(self) -> JobStore:
         if self._store is not None:
             return self._store
-        if self.config.data_dir is None:
+        if self.config.data_dir is None and self.config.jobs_url is None:
             raise Overloaded(
                 "jobs are off: this server has no data directory (--data-dir)",
                 retry_after_s=3600,
@@ -139,7 +145,7 @@ class JobService:
                 try:
                     store = await anyio.to_thread.run_sync(open_store, self.config)
                 except (OSError, ValueError) as exc:
-                    log.error("cannot open the job store in %s: %s", self.config.data_dir, exc)
+                    log.error("cannot open the job store in %s: %s", self._where(), exc)
                     raise Overloaded(
                         f"the job store cannot be opened in {self.config.data_dir} (see "
                         "--data-dir)",
@@ -151,9 +157,13 @@ class JobService:
                 for n in range(runners):
                     task = asyncio.create_task(self._run_forever(f"{self._worker_id}:{n}", n == 0))
                     self._runners.append(task)
-                log.info("job store open in %s, %d runner(s)", self.config.data_dir, runners)
+                log.info("job store open in %s, %d runner(s)", self._where(), runners)
         assert self._store is not None
         return self._store
+
+    def _where(self) -> str:
+        url = self.config.jobs_url
+        return redact(url) if url is not None else str(self.config.data_dir)
 
     # -- the routes' calls ----------------------------------------------------------------------
 
