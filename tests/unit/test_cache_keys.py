@@ -182,6 +182,21 @@ def test_import_and_serve_help_need_no_redis_package() -> None:
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.parametrize("flag", ["--cache-url", "--jobs-url"])
+def test_a_redis_url_without_the_redis_package_stops_serve_with_the_install_line(
+    flag: str,
+) -> None:
+    code = (
+        "import sys; sys.modules['redis'] = None  # as if it were not installed\n"
+        "from cpuocr._cli.main import main\n"
+        f"sys.exit(main(['serve', '{flag}', 'redis://127.0.0.1:1/0']))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "needs the redis package" in done.stderr
+    assert 'pip install "cpuocr[redis]"' in done.stderr and flag in done.stderr
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
