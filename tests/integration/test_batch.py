@@ -218,3 +218,33 @@ def test_the_plain_command_reads_a_folder(corpus: Path, tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert empty.returncode == 2 and "no images or documents" in empty.stderr
+
+
+def test_a_worker_that_dies_is_replaced_and_its_pages_read_again(tmp_path: Path) -> None:
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    _many(inputs, N_STOPPED)
+    proc = subprocess.Popen(
+        [*BATCH, str(inputs), "--out", str(out), "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_rows(out, 2, proc, timeout=300)
+        workers = [
+            pid
+            for pid in _children(proc.pid)
+            if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+        ]
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)  # as the kernel's OOM killer would
+        stdout, stderr = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr
+    assert f"{N_STOPPED} files: {N_STOPPED} read, 0 failed" in stdout
+    assert "worker process died" in stderr and "Traceback" not in stderr
+    rows = _rows(out)
+    assert len(rows) == N_STOPPED and all(r["status"] == "ok" for r in rows.values())

@@ -7,24 +7,28 @@ pool scales poorly on the small recogniser batches of one page (BENCHMARKS.md, "
 measured choice). Workers are spawned (not forked: the parent may hold threads) and ignore Ctrl-C
 (the parent stops them); each also exits within a second of its parent's death, so a killed batch
 leaves no orphans. At most ``2 × workers`` tasks are in flight: pages stream, memory stays
-bounded whatever the batch's size.
+bounded whatever the batch's size. A worker that dies is replaced (see :func:`_run_pool`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import multiprocessing
 import os
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
 from .._engine.config import EngineConfig
 from .._engine.runtime import available_cores
 from .work import PageDone, PageReader, PageTask, ReadOptions
 
+log = logging.getLogger("cpuocr.batch")
 _reader: PageReader | None = None  # the worker process's engine (set by _start_worker)
 
 
@@ -56,30 +60,75 @@ def run_local(
         finally:
             reader.close()
         return
-    config = with_threads(config, threads_per_worker(workers))
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(config, options, os.getpid()),
-    )
-    pending: set[Future[PageDone]] = set()
+    yield from _run_pool(tasks, with_threads(config, threads_per_worker(workers)), options,
+                         workers, skip)  # fmt: skip
+
+
+#: Why a page whose worker process died twice is failed (the second time it ran alone).
+WORKER_DIED = (
+    "processing_failed",
+    "the worker process died reading this page (out of memory, or a crash in a library)",
+)
+
+
+def _run_pool(
+    tasks: Iterable[PageTask],
+    config: EngineConfig,
+    options: ReadOptions,
+    workers: int,
+    skip: Callable[[PageTask], bool] | None,
+) -> Iterator[PageDone]:
+    """The process pool. A worker that dies (killed for memory, a crash in a native library)
+    breaks the pool: it is replaced, and the pages that were in flight are run again one at a
+    time, so that a page that kills its worker alone fails only its own input."""
+
+    def start() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(config, options, os.getpid()),
+        )
+
+    pool = start()
+    pending: dict[Future[PageDone], tuple[PageTask, bool]] = {}  # task, ran alone
+    suspects: deque[PageTask] = deque()  # in flight when a worker died: run alone
     finished = False
     try:
         source = iter(tasks)
         exhausted = False
-        while pending or not exhausted:
-            while not exhausted and len(pending) < 2 * workers:
-                nxt = next(source, None)
-                if nxt is None:
-                    exhausted = True
-                elif skip is None or not skip(nxt):
-                    pending.add(pool.submit(_read, nxt))
+        while pending or suspects or not exhausted:
+            if suspects:
+                if not pending:
+                    task = suspects.popleft()
+                    pending[pool.submit(_read, task)] = (task, True)
+            else:
+                while not exhausted and len(pending) < 2 * workers:
+                    nxt = next(source, None)
+                    if nxt is None:
+                        exhausted = True
+                    elif skip is None or not skip(nxt):
+                        pending[pool.submit(_read, nxt)] = (nxt, False)
             if not pending:
                 continue
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            broken = False
             for future in done:
-                yield future.result()
+                task, alone = pending.pop(future)
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    if alone:
+                        yield PageDone(task.index, task.page, None, WORKER_DIED, 0.0)
+                    else:
+                        suspects.append(task)
+            if broken:
+                log.warning("a batch worker process died; starting another")
+                suspects.extend(task for task, _ in pending.values())
+                pending.clear()
+                _terminate(pool)
+                pool = start()
         finished = True
     finally:
         if finished:
