@@ -90,6 +90,9 @@ class Manifest:
 
     def append(self, row: Row) -> None:
         """Add ``row`` (replacing its key's earlier one), on disk before this returns."""
+        # Kept in memory first: a Ctrl-C in the middle of the write below leaves the row for
+        # compact() to write (its outputs are already in place when a row is appended).
+        self.rows[row["output"]] = row
         if self._file is None:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (kept open)
@@ -98,7 +101,6 @@ class Manifest:
         self._file.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
-        self.rows[row["output"]] = row
 
     def compact(self) -> None:
         """Rewrite the file with one row per key (atomically)."""
