@@ -208,6 +208,7 @@ def test_exit_codes_are_one_table() -> None:
     assert codes == {
         "EXIT_OK": 0,
         "EXIT_SHUTDOWN_FORCED": 1,
+        "EXIT_BATCH_STOPPED": 1,
         "EXIT_USAGE": 2,
         "EXIT_BAD_INPUT": 3,
         "EXIT_STARTUP_FAILURE": 3,
