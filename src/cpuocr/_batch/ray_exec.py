@@ -6,6 +6,8 @@ blocks of a few pages, and ``map_batches`` runs them on an actor pool: each acto
 engine, built from the batch's :class:`~cpuocr.EngineConfig` with as many ONNX Runtime threads
 as the CPUs the actor reserves. Results stream back to the driver (this process) as they finish;
 the driver assembles documents and writes the outputs and the manifest, as a local batch does.
+A page travels back pickled and zlib-compressed (a dense 66-line page: 88 KB pickled, 24 KB
+compressed; BENCHMARKS.md, "Batch", has what that means for a cluster's traffic).
 
 The inputs are read by the actors from their paths: on a cluster they must be on storage every
 node sees at the same path (NFS, a mounted bucket); the driver reads them too, to hash them.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import pickle
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -68,7 +71,7 @@ class _Actor:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         done = [
-            pickle.dumps(self.reader(PageTask(int(i), str(p), int(n))))
+            zlib.compress(pickle.dumps(self.reader(PageTask(int(i), str(p), int(n)))), 1)
             for i, p, n in zip(batch["index"], batch["path"], batch["page"], strict=True)
         ]
         out = np.empty(len(done), dtype=object)
@@ -112,7 +115,7 @@ def run_ray(
     )
     try:
         for row in dataset.iter_rows():
-            done = pickle.loads(row["done"])
+            done = pickle.loads(zlib.decompress(row["done"]))
             assert isinstance(done, PageDone)
             yield done
     except Exception as exc:  # the cluster's failure (an actor that cannot start, a lost node)
