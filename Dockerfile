@@ -23,7 +23,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     CPUOCR_MODEL_DIR=/opt/cpuocr/models
-RUN useradd --create-home --home-dir /home/cpuocr --uid 10001 --shell /usr/sbin/nologin cpuocr
+RUN useradd --create-home --home-dir /home/cpuocr --uid 10001 --shell /usr/sbin/nologin cpuocr \
+    && mkdir /data && chown cpuocr:cpuocr /data
+# Durable jobs (POST /jobs) live in /data: mount a volume there to keep them across containers.
+ENV CPUOCR_DATA_DIR=/data
+VOLUME /data
 COPY --from=build /wheels /tmp/wheels
 RUN pip install /tmp/wheels/*.whl && rm -rf /tmp/wheels
 # The only network use: fetch the pinned model wheels and verify every file's SHA-256, at build
