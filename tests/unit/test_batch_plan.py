@@ -134,3 +134,12 @@ def test_compact_keeps_the_latest_row_per_input(tmp_path: Path) -> None:
     assert [json.loads(line)["output"] for line in lines] == ["a", "b"]
     assert json.loads(lines[0])["status"] == "ok"
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_file_name_that_is_not_utf8_is_kept_and_read_back(tmp_path: Path) -> None:
+    name = b"r\xff".decode("utf-8", "surrogateescape")  # as os.listdir gives it
+    manifest = Manifest(tmp_path)
+    manifest.append(_row(name, input=f"in/{name}.jpg"))
+    manifest.compact()
+    again = Manifest(tmp_path)
+    assert list(again.rows) == [name] and again.rows[name]["input"] == f"in/{name}.jpg"

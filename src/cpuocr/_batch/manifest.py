@@ -98,7 +98,7 @@ class Manifest:
             self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (kept open)
             if self._file.tell() > 0 and not _ends_with_newline(self.path):
                 self._file.write("\n")  # after a torn line
-        self._file.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._file.write(_line(row))
         self._file.flush()
         os.fsync(self._file.fileno())
 
@@ -110,7 +110,7 @@ class Manifest:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         with open(tmp, "w", encoding="utf-8") as f:
             for row in self.rows.values():
-                f.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+                f.write(_line(row))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
@@ -119,6 +119,17 @@ class Manifest:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _line(row: Row) -> str:
+    """``row`` as one line of JSON: UTF-8 as it is, but a file name that is not valid UTF-8
+    (held as lone surrogates) is written as ``\\udcxx`` escapes, which read back the same."""
+    try:
+        text = json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(row, ensure_ascii=True, separators=(",", ":"))
+    return text + "\n"
 
 
 def _parse(line: str) -> Row | None:

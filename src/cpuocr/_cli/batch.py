@@ -141,6 +141,8 @@ def run_batch_command(argv: Sequence[str]) -> int:
         interrupted = True
     except ProcessingFailed as exc:  # the executor itself failed (Ray): the rows so far stand
         failure = str(exc)
+    except OSError as exc:  # the output folder itself: full, read-only, gone
+        failure = f"cannot write to {args.out}: {exc.strerror or exc}"
     finally:
         if bar is not None:
             bar.close()
