@@ -4,6 +4,7 @@ folder or glob gives, where their outputs go, and when an earlier row makes an i
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -30,6 +31,14 @@ def test_a_folder_is_walked_recursively_in_order_and_mirrored(tmp_path: Path) ->
     items = expand_inputs([str(tmp_path / "in")])
     assert _rels(items) == ["a", "b", "sub/c", "sub/deep/d"]
     assert items[2].output("json") == PurePosixPath("sub/c.json")
+
+
+def test_a_walk_takes_regular_files_only(tmp_path: Path) -> None:
+    _touch(tmp_path, "a.png")
+    os.mkfifo(tmp_path / "pipe.png")  # opening it to hash it would wait forever
+    (tmp_path / "zero.png").symlink_to("/dev/zero")
+    (tmp_path / "gone.png").symlink_to(tmp_path / "missing.png")
+    assert _rels(expand_inputs([str(tmp_path)])) == ["a"]
 
 
 def test_several_inputs_keep_their_folders_apart(tmp_path: Path) -> None:

@@ -102,6 +102,8 @@ def _walk(root: Path) -> list[tuple[Path, PurePosixPath]]:
             if name.startswith(".") or Path(name).suffix.lower() not in SUFFIXES:
                 continue
             path = Path(folder) / name
+            if not path.is_file():  # a FIFO, a socket, a device, a dangling link: never opened
+                continue
             out.append((path, PurePosixPath(path.relative_to(root).as_posix())))
     return out
 
