@@ -121,7 +121,7 @@ def run_way(way: str, corpus: Path, out: Path) -> tuple[float, int, str]:
 def _threads_main(corpus: str, out: str) -> int:
     """One engine (1 ORT thread per call) shared by two threads: the thread alternative."""
     from cpuocr import EngineConfig
-    from cpuocr._batch.local import with_threads
+    from cpuocr._batch.local import LocalExecutor, with_threads
     from cpuocr._batch.runner import Batch
     from cpuocr._batch.work import PageDone, PageReader, PageTask, ReadOptions
 
@@ -129,23 +129,27 @@ def _threads_main(corpus: str, out: str) -> int:
     options = ReadOptions()
     reader = PageReader(config, options)
 
-    def executor(tasks: Sequence[PageTask], skip: Callable[[PageTask], bool]) -> Iterator[PageDone]:
-        with ThreadPoolExecutor(2) as pool:
-            pending: set[Future[PageDone]] = set()
-            source = iter(tasks)
-            exhausted = False
-            while pending or not exhausted:
-                while not exhausted and len(pending) < 4:
-                    task = next(source, None)
-                    if task is None:
-                        exhausted = True
-                    elif not skip(task):
-                        pending.add(pool.submit(reader, task))
-                if pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        yield future.result()
+    class Threads(LocalExecutor):
+        def run(
+            self, tasks: Sequence[PageTask], skip: Callable[[PageTask], bool]
+        ) -> Iterator[PageDone]:
+            with ThreadPoolExecutor(2) as pool:
+                pending: set[Future[PageDone]] = set()
+                source = iter(tasks)
+                exhausted = False
+                while pending or not exhausted:
+                    while not exhausted and len(pending) < 4:
+                        task = next(source, None)
+                        if task is None:
+                            exhausted = True
+                        elif not skip(task):
+                            pending.add(pool.submit(reader, task))
+                    if pending:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            yield future.result()
 
+    executor = Threads(config, options, 2)
     batch = Batch([corpus], out, executor=executor, config=config, options=options)
     print(batch.run())
     return 0

@@ -13,16 +13,16 @@ Private: the public names are re-exported by :mod:`cpuocr`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .._engine.config import EngineConfig
 from .._engine.runtime import available_cores
-from .local import run_local
+from .local import LocalExecutor
 from .manifest import MANIFEST_NAME, Row
-from .ray_exec import RayOptions, run_ray
+from .ray_exec import RayExecutor, RayOptions
 from .runner import Batch, BatchProgress, BatchSummary, Executor, ProgressHook, write_atomically
-from .work import BATCH_MAX_PAGES, PageDone, PageTask, ReadOptions
+from .work import BATCH_MAX_PAGES, ReadOptions
 
 __all__ = [
     "BATCH_MAX_PAGES",
@@ -72,21 +72,9 @@ def make_batch(
     )
     executor: Executor
     if ray is not None:
-        ray_options = ray
-
-        def executor(
-            tasks: Sequence[PageTask], skip: Callable[[PageTask], bool]
-        ) -> Iterator[PageDone]:
-            return run_ray(tasks, config, options, ray_options, skip)
-
+        executor = RayExecutor(config, options, ray)
     else:
-        n = default_workers() if workers is None else workers
-
-        def executor(
-            tasks: Sequence[PageTask], skip: Callable[[PageTask], bool]
-        ) -> Iterator[PageDone]:
-            return run_local(tasks, config, options, workers=n, skip=skip)
-
+        executor = LocalExecutor(config, options, default_workers() if workers is None else workers)
     return Batch(
         [str(i) for i in inputs],
         out,

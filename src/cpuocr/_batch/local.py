@@ -20,13 +20,13 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from .._engine.config import EngineConfig
 from .._engine.runtime import available_cores
-from .work import PageDone, PageReader, PageTask, ReadOptions
+from .work import PageDone, PageReader, PageTask, Probe, ReadOptions, probe_input
 
 log = logging.getLogger("cpuocr.batch")
 _reader: PageReader | None = None  # the worker process's engine (set by _start_worker)
@@ -39,6 +39,23 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
 
 def with_threads(config: EngineConfig, threads: int) -> EngineConfig:
     return dataclasses.replace(config, runtime=dataclasses.replace(config.runtime, threads=threads))
+
+
+class LocalExecutor:
+    """A batch on this machine: planning in this process, pages on ``workers`` processes (or in
+    this process for one)."""
+
+    def __init__(self, config: EngineConfig, options: ReadOptions, workers: int) -> None:
+        self.config, self.options, self.workers = config, options, workers
+
+    def probe(self, inputs: Sequence[tuple[int, str]]) -> Iterator[Probe]:
+        for index, path in inputs:
+            yield probe_input(index, path, self.options, self.config.max_bytes)
+
+    def run(
+        self, tasks: Sequence[PageTask], skip: Callable[[PageTask], bool]
+    ) -> Iterator[PageDone]:
+        return run_local(tasks, self.config, self.options, workers=self.workers, skip=skip)
 
 
 def run_local(

@@ -1,7 +1,9 @@
 """Running page tasks on a Ray cluster with Ray Data (the ``ray`` extra: ``pip install
 "cpuocr[ray]"``).
 
-The page tasks become a dataset (one row per page: input number, path, page number) cut into
+Planning runs on the cluster too: a ``map`` over the inputs hashes each file and reads its
+header (kind, page count); the driver decides from the manifest what is done. The page tasks then
+become a dataset (one row per page: input number, path, page number) cut into
 blocks of a few pages, and ``map_batches`` runs them on an actor pool: each actor holds one
 engine, built from the batch's :class:`~cpuocr.EngineConfig` with as many ONNX Runtime threads
 as the CPUs the actor reserves. Results stream back to the driver (this process) as they finish;
@@ -28,7 +30,7 @@ from .._engine.config import EngineConfig
 from .._engine.runtime import available_cores
 from ..errors import ConfigError, ProcessingFailed
 from .local import with_threads
-from .work import PageDone, PageReader, PageTask, ReadOptions
+from .work import PageDone, PageReader, PageTask, Probe, ReadOptions, probe_input
 
 #: Pages per block: small enough that the blocks spread over every actor, large enough that a
 #: million pages is not a million scheduler entries.
@@ -79,17 +81,46 @@ class _Actor:
         return {"done": out}
 
 
-def run_ray(
-    tasks: Sequence[PageTask],
-    config: EngineConfig,
-    options: ReadOptions,
-    ray_options: RayOptions,
-    skip: Callable[[PageTask], bool] | None = None,
-) -> Iterator[PageDone]:
-    """Each task's :class:`PageDone` as the cluster finishes it. ``skip`` is not asked: the
-    tasks are handed to Ray whole (a failed input's other pages are read and ignored)."""
-    if not tasks:
-        return
+class RayExecutor:
+    """A batch on Ray: planning (hash + header of each input) as a Ray Data ``map`` over the
+    inputs, pages on an actor pool (:func:`run_ray`)."""
+
+    def __init__(self, config: EngineConfig, options: ReadOptions, ray_options: RayOptions):
+        self.config, self.options, self.ray_options = config, options, ray_options
+
+    def probe(self, inputs: Sequence[tuple[int, str]]) -> Iterator[Probe]:
+        if not inputs:
+            return
+        ray = _start(self.ray_options)
+        rows = [{"index": index, "path": path} for index, path in inputs]
+        blocks = max(1, min(len(rows), -(-len(rows) // PAGES_PER_BLOCK), 100_000))
+        dataset = ray.data.from_items(rows, override_num_blocks=blocks).map(
+            _probe_row,
+            fn_kwargs={"options": self.options, "max_bytes": self.config.max_bytes},
+            num_cpus=PROBE_CPUS,
+        )
+        for row in _rows(dataset):
+            probe = pickle.loads(row["probe"])
+            assert isinstance(probe, Probe)
+            yield probe
+
+    def run(
+        self, tasks: Sequence[PageTask], skip: Callable[[PageTask], bool]
+    ) -> Iterator[PageDone]:
+        return run_ray(tasks, self.config, self.options, self.ray_options, skip)
+
+
+#: CPUs a planning task reserves: it reads and hashes a file (I/O), so several share a CPU.
+PROBE_CPUS = 0.25
+
+
+def _probe_row(row: dict[str, Any], options: ReadOptions, max_bytes: int | None) -> dict[str, Any]:
+    return {"probe": pickle.dumps(probe_input(int(row["index"]), str(row["path"]), options,
+                                              max_bytes))}  # fmt: skip
+
+
+def _start(ray_options: RayOptions) -> Any:
+    """Ray, joined (or started locally) once per process, quiet."""
     ray = _ray()
     if not ray.is_initialized():
         quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
@@ -101,6 +132,30 @@ def run_ray(
     _quiet_ray_data()
     context.enable_progress_bars = False  # the batch draws its own
     context.print_on_execution_start = False
+    return ray
+
+
+def _rows(dataset: Any) -> Iterator[dict[str, Any]]:
+    """The rows of ``dataset`` as they are computed; the cluster's failures become
+    ProcessingFailed."""
+    try:
+        yield from dataset.iter_rows()
+    except Exception as exc:  # the cluster's failure (an actor that cannot start, a lost node)
+        raise ProcessingFailed(f"the Ray run stopped: {type(exc).__name__}: {exc}") from exc
+
+
+def run_ray(
+    tasks: Sequence[PageTask],
+    config: EngineConfig,
+    options: ReadOptions,
+    ray_options: RayOptions,
+    skip: Callable[[PageTask], bool] | None = None,
+) -> Iterator[PageDone]:
+    """Each task's :class:`PageDone` as the cluster finishes it. ``skip`` is not asked: the
+    tasks are handed to Ray whole (a failed input's other pages are read and ignored)."""
+    if not tasks:
+        return
+    ray = _start(ray_options)
     config = with_threads(config, ray_options.cpus_per_actor)
     rows = [{"index": t.index, "path": t.path, "page": t.page} for t in tasks]
     blocks = max(1, min(len(rows), -(-len(rows) // PAGES_PER_BLOCK), 100_000))
@@ -113,10 +168,7 @@ def run_ray(
         num_cpus=ray_options.cpus_per_actor,
         compute=ray.data.ActorPoolStrategy(size=ray_options.actors),
     )
-    try:
-        for row in dataset.iter_rows():
-            done = pickle.loads(zlib.decompress(row["done"]))
-            assert isinstance(done, PageDone)
-            yield done
-    except Exception as exc:  # the cluster's failure (an actor that cannot start, a lost node)
-        raise ProcessingFailed(f"the Ray run stopped: {type(exc).__name__}: {exc}") from exc
+    for row in _rows(dataset):
+        done = pickle.loads(zlib.decompress(row["done"]))
+        assert isinstance(done, PageDone)
+        yield done

@@ -1,9 +1,10 @@
 """A batch, start to end: plan, run the pages, assemble each input, write its outputs and its
 manifest row.
 
-1. **Plan** (in this process): expand the inputs; for each, hash its bytes and ask the manifest
-   whether it is done (then it is skipped); otherwise probe it (kind, page count, the pages
-   asked for — a corrupt or encrypted PDF fails its row here, before any work).
+1. **Plan**: expand the inputs (here); probe each — hash its bytes, read its header: kind, page
+   count, the pages asked for (here, or on the cluster: :meth:`Executor.probe`); ask the
+   manifest whether it is done (then it is skipped); a corrupt or encrypted PDF fails its row
+   here, before any work.
 2. **Run** the page tasks on an executor: this process, a local pool of processes, or a Ray
    cluster. Pages finish in any order.
 3. **Assemble**: when every page of an input is in, its document is written in each format
@@ -14,7 +15,6 @@ manifest row.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import time
@@ -22,15 +22,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from .._documents.model import DocumentResult, Page
-from .._documents.reader import parse_pages, probe_document
 from .._engine.config import EngineConfig
 from .._writers import FORMATS, write
 from ..errors import ConfigError, CpuocrError
 from .inputs import InputFile, expand_inputs
 from .manifest import Manifest, Row
-from .work import BATCH_MAX_PAGES, PageDone, PageTask, ReadOptions
+from .work import PageDone, PageTask, Probe, ReadOptions
 
 
 @dataclass
@@ -90,7 +90,17 @@ class BatchSummary:
         )
 
 
-Executor = Callable[[Sequence[PageTask], Callable[[PageTask], bool]], Iterator[PageDone]]
+class Executor(Protocol):
+    """Where a batch's work runs: :meth:`probe` plans the inputs (hash + header of each, in any
+    order), :meth:`run` reads the pages (``skip(task)`` may be asked before a task starts)."""
+
+    def probe(self, inputs: Sequence[tuple[int, str]]) -> Iterator[Probe]: ...
+
+    def run(
+        self, tasks: Sequence[PageTask], skip: Callable[[PageTask], bool]
+    ) -> Iterator[PageDone]: ...
+
+
 ProgressHook = Callable[[BatchProgress], None]
 
 
@@ -159,15 +169,20 @@ class Batch:
         start = time.monotonic()
         interrupted = True
         try:
-            tasks: list[PageTask] = []
-            for index, item in enumerate(self.items):
-                row = self._plan(index, item, manifest, tasks)
+            inputs = [(index, str(item.path)) for index, item in enumerate(self.items)]
+            for probe in self.executor.probe(inputs):
+                row = self._plan(self.items[probe.index], probe, manifest)
                 if row is not None:
                     yield row
+            tasks = [
+                PageTask(index, str(pending.item.path), n)
+                for index, pending in sorted(self._pending.items())
+                for n in pending.numbers
+            ]
             self.progress.planning = False
             self._tell()
             self._manifest = manifest
-            for done in self.executor(tasks, self._skip):
+            for done in self.executor.run(tasks, self._skip):
                 row = self._receive(done, manifest)
                 if row is not None:
                     yield row
@@ -196,40 +211,27 @@ class Batch:
 
     # -- planning --
 
-    def _plan(
-        self, index: int, item: InputFile, manifest: Manifest, tasks: list[PageTask]
-    ) -> Row | None:
+    def _plan(self, item: InputFile, probe: Probe, manifest: Manifest) -> Row | None:
+        """Skip the input if the manifest has it done, fail it if it cannot be read, else hold
+        it pending and return None (its page tasks are made by :meth:`rows`)."""
         self.progress.files_planned += 1
-        key = str(item.rel)
-        try:
-            sha256, size = _digest(item.path)
-        except OSError as exc:
-            return self._finish_failed(
-                manifest, item, "", 0, ("invalid_image", f"cannot read: {exc.strerror or exc}")
-            )
-        earlier = manifest.done(
-            key, sha256, self.identity, self.formats, retry_failed=self.retry_failed
+        if probe.sha256:
+            earlier = manifest.done(
+                str(item.rel), probe.sha256, self.identity, self.formats,
+                retry_failed=self.retry_failed,
+            )  # fmt: skip
+            if earlier is not None:
+                self._counts["skipped"] += 1
+                self._counts["skipped_failed"] += earlier.get("status") != "ok"
+                self.progress.files_skipped += 1
+                self._tell()
+                return None
+        if probe.error is not None:
+            return self._finish_failed(manifest, item, probe.sha256, probe.size, probe.error)
+        self._pending[probe.index] = _Pending(
+            item, probe.sha256, probe.size, probe.kind, probe.page_count, probe.numbers
         )
-        if earlier is not None:
-            self._counts["skipped"] += 1
-            self._counts["skipped_failed"] += earlier.get("status") != "ok"
-            self.progress.files_skipped += 1
-            self._tell()
-            return None
-        try:  # ``pages`` selects pages of documents; an image is its one page
-            kind, count, _ = probe_document(
-                item.path, max_pages=BATCH_MAX_PAGES, max_bytes=self.config.max_bytes
-            )
-            numbers = (
-                (1,)
-                if kind == "image"
-                else parse_pages(self.options.pages, count, self.options.max_pages)
-            )
-        except CpuocrError as exc:
-            return self._finish_failed(manifest, item, sha256, size, (exc.code, str(exc)))
-        self._pending[index] = _Pending(item, sha256, size, kind, count, numbers)
-        tasks.extend(PageTask(index, str(item.path), n) for n in numbers)
-        self.progress.pages_total += len(numbers)
+        self.progress.pages_total += len(probe.numbers)
         self._tell()
         return None
 
@@ -356,12 +358,6 @@ class Batch:
     def _tell(self) -> None:
         if self.on_progress is not None:
             self.on_progress(self.progress)
-
-
-def _digest(path: Path) -> tuple[str, int]:
-    with open(path, "rb") as f:
-        digest = hashlib.file_digest(f, "sha256")
-        return digest.hexdigest(), f.tell()
 
 
 _TEMP_NAME = re.compile(r"^\..+\.\d+\.tmp$")

@@ -8,13 +8,20 @@ cross process and machine boundaries by pickle.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .._documents.model import Page
-from .._documents.reader import DEFAULT_DPI, DocumentReader, TextLayerMode
+from .._documents.reader import (
+    DEFAULT_DPI,
+    DocumentReader,
+    TextLayerMode,
+    parse_pages,
+    probe_document,
+)
 from .._engine.config import EngineConfig
 from .._engine.pipeline import OCR
 from ..errors import CpuocrError, ProcessingFailed
@@ -76,6 +83,38 @@ class PageDone:
     result: Page | None
     error: tuple[str, str] | None
     seconds: float
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What planning learns of input number ``index``: its content hash and size, and — unless
+    ``error`` (code, message) says why it cannot be read — its kind, page count and the page
+    numbers the batch's options select (an image is its one page)."""
+
+    index: int
+    sha256: str
+    size: int
+    kind: str = ""
+    page_count: int = 0
+    numbers: tuple[int, ...] = ()
+    error: tuple[str, str] | None = None
+
+
+def probe_input(index: int, path: str, options: ReadOptions, max_bytes: int | None) -> Probe:
+    """Hash ``path`` and read its header (no page is rendered or decoded): the planning step,
+    run on the driver, or on the cluster by Ray Data."""
+    try:
+        with open(path, "rb") as f:
+            sha256 = hashlib.file_digest(f, "sha256").hexdigest()
+            size = f.tell()
+    except OSError as exc:
+        return Probe(index, "", 0, error=("invalid_image", f"cannot read: {exc.strerror or exc}"))
+    try:
+        kind, count, _ = probe_document(path, max_pages=BATCH_MAX_PAGES, max_bytes=max_bytes)
+        numbers = (1,) if kind == "image" else parse_pages(options.pages, count, options.max_pages)
+    except CpuocrError as exc:
+        return Probe(index, sha256, size, error=(exc.code, str(exc)))
+    return Probe(index, sha256, size, kind, count, numbers)
 
 
 class PageReader:
