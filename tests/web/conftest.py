@@ -25,7 +25,9 @@ live = importlib.import_module("cpuocr_tests_live_server")  # loaded by tests/co
 
 @pytest.fixture(scope="session")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    srv = live.LiveServer(tmp_path_factory.mktemp("ui") / "logs")
+    tmp = tmp_path_factory.mktemp("ui")
+    # Documents run as jobs: their store in the test's own directory, not the user's data dir.
+    srv = live.LiveServer(tmp / "logs", args=["--data-dir", str(tmp / "data")])
     srv.start()
     yield srv
     srv.stop()

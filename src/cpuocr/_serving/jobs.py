@@ -18,6 +18,12 @@ third of the lease). On shutdown the job is handed back (``release``); after a c
 expires and the next start, or another process sharing the store, resumes it at the first page
 not saved.
 
+**Previews.** A job submitted with ``preview=true`` (the Web UI's) keeps each page's image as
+``POST /ocr``'s ``preview=true`` makes it (a JPEG, long side at most 1600 px), encoded in the slot
+while the page image is alive and saved with the page in one write; ``GET
+/jobs/{id}/pages/{n}/preview`` serves it. A JPEG over :data:`JOB_PREVIEW_MAX_BYTES` is not kept
+(the page is shown without its image), so a job's previews stay under that times its pages.
+
 **Interactive requests first.** A job page takes a slot only when one is free *and* no request
 waits for one or holds a promise of one (:meth:`JobService.wait_for_idle_slot`); the service runs
 ``max(1, slots - 1)`` runners, so with two or more slots one stays for ``/ocr``. Once running, a
@@ -29,6 +35,7 @@ interactive requests jobs wait.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import functools
 import logging
@@ -43,6 +50,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import anyio.to_thread
+import numpy as np
 from prometheus_client import Counter
 
 from .._deadline import Deadline
@@ -61,7 +69,7 @@ from .jobstore_redis import RedisJobStore
 from .jobstore_sqlite import SqliteJobStore, valid_job_id
 from .metrics import Metrics
 from .redis_client import redact
-from .service import OcrService
+from .service import OcrService, _page_preview
 
 log = logging.getLogger("cpuocr.serving")
 
@@ -72,6 +80,9 @@ POLL_S = 1.0
 IDLE_SLOT_POLL_S = 0.05
 #: Expired jobs are removed this often.
 EXPIRY_EVERY_S = 60.0
+#: A page preview larger than this is not kept. The pages measured at 1600 px (service.py) make
+#: 80-410 KB; only a page of noise passes it.
+JOB_PREVIEW_MAX_BYTES = 512 * 1024
 
 
 def open_store(config: ServeConfig) -> JobStore:
@@ -190,6 +201,7 @@ class JobService:
             pages=parsed.document.pages,
             dpi=parsed.document.dpi,
             text_layer=parsed.document.text_layer,
+            preview=parsed.document.preview,
         )
         check = functools.partial(check_files, parsed.images, options, self.config)
         files = await anyio.to_thread.run_sync(check)
@@ -239,31 +251,37 @@ class JobService:
             )
         if job.state == "cancelled":
             raise Conflict("the job was cancelled; it has no result", code="job_cancelled")
-        if file is None:
-            if len(job.files) > 1:
-                raise BadRequest(
-                    f"the job has {len(job.files)} files: choose one with file=0..."
-                    f"{len(job.files) - 1}",
-                    code="file_required",
-                )
-            file = 0
-        if not 0 <= file < len(job.files):
-            raise BadRequest(
-                f"file={file}: the job has {len(job.files)} file(s), numbered from 0",
-                code="invalid_parameter",
-            )
-        entry = job.files[file]
+        entry = _file_of(job, file)
         if entry.state != "done":
             reason = entry.error.message if entry.error is not None else entry.state
-            raise Conflict(f"file {file} ({entry.name}) failed: {reason}", code="file_failed")
+            raise Conflict(
+                f"file {entry.index} ({entry.name}) failed: {reason}", code="file_failed"
+            )
 
         def build() -> bytes:
-            pages = [page_from_dict(d) for d in store.pages(job_id, file)]
+            pages = [page_from_dict(d) for d in store.pages(job_id, entry.index)]
             document = document_from_pages(pages, page_count=entry.page_count, kind=entry.kind)
-            source = store.read_input(job_id, file) if fmt == "pdf" else None
+            source = store.read_input(job_id, entry.index) if fmt == "pdf" else None
             return write(document, fmt, source=source)
 
         return await anyio.to_thread.run_sync(build), MEDIA_TYPES[fmt]
+
+    async def preview(self, job_id: str, number: int, file: int | None) -> bytes:
+        """The preview JPEG of page ``number`` of a job's file (the module docstring), as soon
+        as that page is read; 404 ``preview_not_found`` when there is none."""
+        store = await self.store()
+        job = await self.get(job_id)
+        entry = _file_of(job, file)
+        found = None
+        if number in entry.numbers:
+            found = await anyio.to_thread.run_sync(store.page_preview, job_id, entry.index, number)
+        if found is None:
+            raise NotFound(
+                f"page {number} of file {entry.index} has no preview: not one of its pages, not "
+                "read yet, or the job was submitted without preview=true",
+                code="preview_not_found",
+            )
+        return found
 
     # -- the runners ----------------------------------------------------------------------------
 
@@ -340,7 +358,7 @@ class JobService:
             await self.wait_for_idle_slot()
             work = functools.partial(_read_page, data, number, job.options)
             try:
-                page = await self.service.pool.run(work)
+                page, preview = await self.service.pool.run(work)
             except Overloaded as exc:
                 if exc.code == "shutting_down":
                     raise asyncio.CancelledError from None
@@ -351,9 +369,17 @@ class JobService:
                 status, body, _ = error_payload(exc)
                 message = f"page {number}: {body['error']['message']}"
                 return JobError(body["error"]["code"], message, status)
-            saved = await anyio.to_thread.run_sync(
-                store.save_page, job.id, worker, entry.index, number, page_to_dict(page), lease_s
+            save = functools.partial(
+                store.save_page,
+                job.id,
+                worker,
+                entry.index,
+                number,
+                page_to_dict(page),
+                lease_s,
+                preview=preview,
             )
+            saved = await anyio.to_thread.run_sync(save)
             if not saved:  # cancelled, deleted or taken over
                 lost.set()
                 return None
@@ -386,8 +412,17 @@ class JobService:
 
 def _read_page(
     data: bytes, number: int, options: JobOptions, engine: OCR, deadline: Deadline
-) -> Page:
-    """One page of a document (or the one page of an image), in a slot."""
+) -> tuple[Page, bytes | None]:
+    """One page of a document (or the one page of an image), in a slot; with its preview JPEG
+    when the job asks for previews."""
+    previews: list[bytes] = []
+
+    def on_image(_number: int, image: np.ndarray) -> None:
+        # The encoder of POST /ocr's previews, so both doors show the same image.
+        jpeg = base64.b64decode(_page_preview(image)["image"])
+        if len(jpeg) <= JOB_PREVIEW_MAX_BYTES:
+            previews.append(jpeg)
+
     document = read_document(
         data,
         ocr=engine,
@@ -398,8 +433,27 @@ def _read_page(
         deadline=deadline,
         det=options.det,
         preprocess=options.preprocess,
+        on_image=on_image if options.preview else None,
     )
-    return document.pages[0]
+    return document.pages[0], (previews[0] if previews else None)
+
+
+def _file_of(job: Job, file: int | None) -> JobFile:
+    """The file ``file=`` names (from 0); may be left out when the job has one file."""
+    if file is None:
+        if len(job.files) > 1:
+            raise BadRequest(
+                f"the job has {len(job.files)} files: choose one with file=0..."
+                f"{len(job.files) - 1}",
+                code="file_required",
+            )
+        file = 0
+    if not 0 <= file < len(job.files):
+        raise BadRequest(
+            f"file={file}: the job has {len(job.files)} file(s), numbered from 0",
+            code="invalid_parameter",
+        )
+    return job.files[file]
 
 
 # -- submit checks ------------------------------------------------------------------------------

@@ -22,7 +22,11 @@ Redis store (replicas share it). The protocol's semantics, which every store kee
   (``queued``) at once, on a clean shutdown.
 * **Pages.** Each page's result is saved once, keyed by (job, file index, page number), as the
   JSON-safe dict of :func:`cpuocr._documents.serialize.page_to_dict`. A worker resuming a job
-  reads :meth:`~JobStore.done_pages` and reads only the others.
+  reads :meth:`~JobStore.done_pages` and reads only the others. A job submitted with
+  ``preview`` also keeps each page's image for display (a JPEG of at most ``PREVIEW_MAX_SIDE``
+  px and ``JOB_PREVIEW_MAX_BYTES``, :mod:`.jobs`), saved with its page in the same write and
+  read back by :meth:`~JobStore.page_preview`; removed with the job. Stores made before
+  previews existed read on unchanged (their jobs simply have none).
 * **Retention.** A job that ends (done, failed, cancelled) expires ``ttl_s`` seconds later
   (``expires_at``); :meth:`~JobStore.delete_expired` removes expired jobs with their inputs and
   pages. Queued and running jobs never expire. Times are Unix seconds (``time.time()``), so
@@ -65,6 +69,7 @@ class JobOptions:
     pages: str | None = None  # "1-3,7" applied to each document; None: every page
     dpi: float | None = None  # None: the reader's default
     text_layer: str = "auto"
+    preview: bool = False  # keep each page's image for display (the Web UI asks for it)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +78,7 @@ class JobOptions:
             "pages": self.pages,
             "dpi": self.dpi,
             "text_layer": self.text_layer,
+            "preview": self.preview,
         }
 
     @classmethod
@@ -84,6 +90,7 @@ class JobOptions:
             pages=cast("str | None", data.get("pages")),
             dpi=float(dpi) if dpi is not None else None,
             text_layer=str(data.get("text_layer", "auto")),
+            preview=bool(data.get("preview", False)),  # absent in jobs stored before previews
         )
 
 
@@ -216,10 +223,16 @@ class JobStore(Protocol):
         number: int,
         page: Mapping[str, Any],
         lease_s: float,
+        preview: bytes | None = None,
     ) -> bool:
-        """Save page ``number`` of file ``index`` and extend the lease, atomically; saving a
-        page already saved keeps the first. False (nothing saved) when ``worker`` no longer
-        holds the job."""
+        """Save page ``number`` of file ``index`` (with its ``preview`` image, when given) and
+        extend the lease, atomically; saving a page already saved keeps the first. False
+        (nothing saved) when ``worker`` no longer holds the job."""
+        ...
+
+    def page_preview(self, job_id: str, index: int, number: int) -> bytes | None:
+        """The preview image saved with page ``number`` of file ``index``; None when there is
+        none (not read yet, submitted without ``preview``, the job gone)."""
         ...
 
     def finish_file(

@@ -9,6 +9,8 @@ Keys (``P`` = :data:`KEY_PREFIX`)::
                             fstate:<i> and ferror:<i> (each file's state and error)
     P:input:<id>:<i>        the bytes of input file i, as submitted (replicas share no disk)
     P:pages:<id>:<i>        hash: page number -> the page's JSON (page_to_dict)
+    P:previews:<id>:<i>     hash: page number -> the page's preview JPEG (jobs submitted with
+                            preview; absent in jobs stored before previews existed)
     P:queue                 sorted set: queued jobs by created_at
     P:running               sorted set: running jobs by lease_until
     P:expiry                sorted set: finished jobs by expires_at
@@ -82,6 +84,7 @@ local function file_keys()
   for i = 0, n - 1 do
     keys[#keys + 1] = P .. 'input:' .. id .. ':' .. i
     keys[#keys + 1] = P .. 'pages:' .. id .. ':' .. i
+    keys[#keys + 1] = P .. 'previews:' .. id .. ':' .. i
   end
   return keys
 end
@@ -160,10 +163,13 @@ redis.call('ZADD', P .. 'running', ARGV[5], id)
 return 1
 """
 
-# ARGV: P, id, worker, now, lease_until, index, number, page JSON
+# ARGV: P, id, worker, now, lease_until, index, number, page JSON, preview JPEG ('' = none)
 _SAVE_PAGE = """
 if not holds(ARGV[3]) then return 0 end
 redis.call('HSETNX', P .. 'pages:' .. id .. ':' .. ARGV[6], ARGV[7], ARGV[8])
+if ARGV[9] ~= '' then
+  redis.call('HSETNX', P .. 'previews:' .. id .. ':' .. ARGV[6], ARGV[7], ARGV[9])
+end
 redis.call('HSET', K, 'lease_until', ARGV[5], 'updated_at', ARGV[4])
 redis.call('ZADD', P .. 'running', ARGV[5], id)
 return 1
@@ -448,6 +454,7 @@ class RedisJobStore:
         number: int,
         page: Mapping[str, Any],
         lease_s: float,
+        preview: bytes | None = None,
     ) -> bool:
         data = json.dumps(page, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         now = self._clock()
@@ -461,8 +468,14 @@ class RedisJobStore:
                 int(index),
                 int(number),
                 data,
+                preview or b"",
             )
         )
+
+    def page_preview(self, job_id: str, index: int, number: int) -> bytes | None:
+        with self._reaching():
+            data = self._client.hget(self._key("previews", job_id, int(index)), str(int(number)))
+        return cast("bytes | None", data)
 
     def finish_file(
         self, job_id: str, worker: str, index: int, error: JobError | None = None

@@ -3,7 +3,9 @@ as files beside it. It keeps the semantics of :class:`~.jobstore.JobStore`.
 
 Layout of ``data_dir``::
 
-    jobs.sqlite3            tables jobs, files, pages (one row per page read)
+    jobs.sqlite3            tables jobs, files, pages (one row per page read), previews (a
+                            page's JPEG, for jobs submitted with preview; the table is added
+                            to a database made before it when the store opens it)
     jobs/<id>/<index>       the bytes of each input file, as submitted
 
 A job's inputs are written to ``jobs/.new-<id>/``, flushed to disk and renamed to ``jobs/<id>/``
@@ -82,6 +84,13 @@ CREATE TABLE IF NOT EXISTS pages (
     data TEXT NOT NULL,
     worker TEXT NOT NULL,
     saved_at REAL NOT NULL,
+    PRIMARY KEY (job_id, idx, number)
+);
+CREATE TABLE IF NOT EXISTS previews (
+    job_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    number INTEGER NOT NULL,
+    data BLOB NOT NULL,
     PRIMARY KEY (job_id, idx, number)
 );
 """
@@ -328,6 +337,7 @@ class SqliteJobStore:
         number: int,
         page: Mapping[str, Any],
         lease_s: float,
+        preview: bytes | None = None,
     ) -> bool:
         data = json.dumps(page, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         now = self._clock()
@@ -339,11 +349,24 @@ class SqliteJobStore:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (job_id, int(index), int(number), data, worker, now),
             )
+            if preview is not None:
+                db.execute(
+                    "INSERT OR IGNORE INTO previews (job_id, idx, number, data)"
+                    " VALUES (?, ?, ?, ?)",
+                    (job_id, int(index), int(number), sqlite3.Binary(preview)),
+                )
             db.execute(
                 "UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ?",
                 (now + lease_s, now, job_id),
             )
         return True
+
+    def page_preview(self, job_id: str, index: int, number: int) -> bytes | None:
+        rows = self._read(
+            "SELECT data FROM previews WHERE job_id = ? AND idx = ? AND number = ?",
+            (job_id, int(index), int(number)),
+        )
+        return bytes(rows[0][0]) if rows else None
 
     def finish_file(
         self, job_id: str, worker: str, index: int, error: JobError | None = None
@@ -403,6 +426,7 @@ class SqliteJobStore:
             cursor = db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
             db.execute("DELETE FROM files WHERE job_id = ?", (job_id,))
             db.execute("DELETE FROM pages WHERE job_id = ?", (job_id,))
+            db.execute("DELETE FROM previews WHERE job_id = ?", (job_id,))
             found = cursor.rowcount == 1
         if valid_job_id(job_id):
             shutil.rmtree(self.inputs_dir / job_id, ignore_errors=True)

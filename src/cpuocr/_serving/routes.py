@@ -43,6 +43,7 @@ CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'none'"
 )
 _PAGE_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Cache-Control": "no-cache"}
+_PREVIEW_HEADERS = {"Cache-Control": "private, max-age=3600"}
 
 _api_key_header = APIKeyHeader(
     name="X-API-Key",
@@ -227,6 +228,27 @@ async def job_result(
 ) -> Response:
     body, media_type = await jobs.result(job_id, fmt, file)
     return Response(body, media_type=media_type)
+
+
+@api.get(
+    "/jobs/{job_id}/pages/{number}/preview",
+    response_class=Response,
+    responses={**JOB_ERROR_RESPONSES, 200: {"content": {"image/jpeg": {}}}},
+    summary="A page's image as it was read (JPEG, long side at most 1600 px), once it is read",
+    description="Only for jobs submitted with `preview=true` (the Web UI's). `number`: the "
+    "page number in the document (1-based); `file`: which file, from 0 (needed when the job "
+    "has several). 404 `preview_not_found` for a page not read (yet) or a job without previews.",
+    tags=["jobs"],
+)
+async def job_page_preview(
+    job_id: str,
+    number: int,
+    jobs: JobsDep,
+    file: Annotated[int | None, Query(ge=0, le=10_000)] = None,
+) -> Response:
+    body = await jobs.preview(job_id, number, file)
+    # A saved page never changes; private: the job's id is its credential.
+    return Response(body, media_type="image/jpeg", headers=_PREVIEW_HEADERS)
 
 
 @api.delete(

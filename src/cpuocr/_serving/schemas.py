@@ -256,7 +256,13 @@ def job_request_body() -> dict[str, Any]:
     """``openapi_extra`` of ``POST /jobs`` (multipart only)."""
     schema = _multipart_schema(batch=False)
     props = schema["properties"]
-    del props["image"], props["format"], props["preview"], props["chars"]
+    del props["image"], props["format"], props["chars"]
+    props["preview"] = {
+        "type": "boolean",
+        "default": False,
+        "description": "keep each page's image (JPEG, long side at most 1600 px) for "
+        "`GET /jobs/{id}/pages/{n}/preview`; the Web UI asks for it",
+    }
     binary: dict[str, Any] = {"type": "string", "format": "binary"}
     props["file"] = {
         "type": "array",

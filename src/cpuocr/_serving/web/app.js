@@ -1,6 +1,9 @@
-// cpuocr Web UI: choose / drop / paste images and documents (PDF, multi-page TIFF), recognise them
-// through POST /ocr, show boxes over each image (each page of a document, with thumbnails and page
-// navigation) beside its lines, copy and export results, preview the preprocessing stages.
+// cpuocr Web UI: choose / drop / paste images and documents (PDF, multi-page TIFF), recognise them,
+// show boxes over each image (each page of a document, with thumbnails and page navigation) beside
+// its lines, copy and export results, preview the preprocessing stages. Images go through POST /ocr
+// (one quick request each); documents through the durable jobs API (POST /jobs, polled for
+// per-page progress, cancellable, the result and each page's image fetched when done, and every
+// output format downloaded from the server).
 // Plain JavaScript, no dependencies, nothing loaded from other sites.
 "use strict";
 
@@ -8,6 +11,15 @@
   const SVG_NS = "http://www.w3.org/2000/svg";
   const PARALLEL = 2; // requests in flight at once: one uploading while the server works
   const MAX_RETRIES = 3; // for 503 + Retry-After
+  // A job is polled quickly while its pages come in, less often while nothing changes, and with a
+  // longer backoff while the server cannot be reached (the job goes on without us).
+  const POLL_FIRST_MS = 300;
+  const POLL_MAX_MS = 2000;
+  const POLL_OFFLINE_MAX_MS = 10000;
+  // Page images fetched before a finished document is shown; the others as their thumbnails come
+  // into view (a long document's images are never all fetched at once).
+  const PREFETCH_PAGES = 8;
+  const PREVIEW_FETCHES = 3; // page images fetched at once
 
   const STAGE_LABELS = {
     original: "原图 / Original",
@@ -21,7 +33,18 @@
     working: "识别中… / Recognising…",
     done: "完成 / Done",
     error: "已拒绝 / Rejected",
+    cancelled: "已取消 / Cancelled",
   };
+  const JOB_LABELS = {
+    submitting: "提交中… / Submitting…",
+    queued: "排队中 / Queued",
+    running: "识别中 / Reading",
+    done: "完成 / Done",
+    failed: "失败 / Failed",
+    cancelled: "已取消 / Cancelled",
+  };
+  // File names of the server's formats: name.txt, name.md, ...; the PDF is not named like the scan.
+  const DOWNLOAD_SUFFIX = { json: ".json", txt: ".txt", md: ".md", hocr: ".hocr", pdf: "-searchable.pdf" };
 
   const NO_PREVIEW = "无法预览 / No preview";
   const PAGES_LATER = "识别后逐页显示 / Pages appear after recognition";
@@ -50,9 +73,11 @@
     toast: $("#toast"),
   };
 
-  // A document item (PDF / TIFF) also has `doc: true`, `page` (the index of the page shown) and
-  // `pageUrls` (a blob: URL of each page's preview image, or null).
-  /** @type {Array<{id:number,file:File,name:string,doc:boolean,url:string|null,state:string,result:any,error:any,card:HTMLElement,page:number,pageUrls:Array<string|null>}>} */
+  // A document item (PDF / TIFF) also has `doc: true`, `page` (the index of the page shown),
+  // `pageUrls` (a blob: URL of each page's preview image, or null), and while it runs as a job,
+  // `job` ({id, state, ...} as GET /jobs/{id} answers, plus `ended`), `pageLoads` (the fetch of each
+  // page's image, once asked for) and `observer` (loads thumbnails as they come into view).
+  /** @type {Array<{id:number,file:File,name:string,doc:boolean,url:string|null,state:string,result:any,error:any,card:HTMLElement,page:number,pageUrls:Array<string|null>,job:any,pageLoads:Array<Promise<string|null>|undefined>,observer:IntersectionObserver|null}>} */
   const items = [];
   let nextId = 1;
   let pasteCount = 0;
@@ -107,6 +132,9 @@
         card: null,
         page: 0,
         pageUrls: [],
+        job: null,
+        pageLoads: [],
+        observer: null,
       };
       item.card = buildCard(item);
       items.push(item);
@@ -118,7 +146,7 @@
     refresh();
   }
 
-  /** A PDF or TIFF: sent with preview=true and, when the server reads it as pages, shown page by page. */
+  /** A PDF or TIFF: read as a job (page by page, in the background) and shown page by page. */
   function isDocumentFile(file) {
     return (
       file.type === "application/pdf" || file.type === "image/tiff" || /\.(pdf|tiff?)$/i.test(file.name || "")
@@ -180,7 +208,7 @@
     card.dataset.state = state;
     $(".status", card).textContent = STATUS_LABELS[state];
     const done = state === "done";
-    const buttons = $$("[data-export], [data-action='copy-all'], [data-action='copy-page']", card);
+    const buttons = $$("[data-export], [data-download], [data-action='copy-all'], [data-action='copy-page']", card);
     for (const button of buttons) button.disabled = !done;
   }
 
@@ -188,7 +216,7 @@
 
   async function startAll() {
     if (running) return;
-    const todo = items.filter((it) => it.state === "pending" || it.state === "error");
+    const todo = items.filter((it) => ["pending", "error", "cancelled"].includes(it.state));
     if (!todo.length) {
       toast("没有待识别的图片 / Nothing to recognise");
       return;
@@ -196,17 +224,23 @@
     running = true;
     refresh();
     const queue = todo.slice();
+    const jobs = []; // documents: submitted, then followed without holding a worker
     const worker = async () => {
       while (queue.length) {
         const item = queue.shift();
-        if (items.includes(item)) await recognise(item);
+        if (!items.includes(item)) continue;
+        if (item.doc) jobs.push(await submitJob(item));
+        else await recognise(item);
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL, todo.length) }, worker));
     running = false;
     refresh();
+    if (jobs.length) await Promise.all(jobs);
     const failed = todo.filter((it) => it.state === "error").length;
-    toast(failed ? `完成，${failed} 个失败 / Done, ${failed} failed` : "全部完成 / All done");
+    const cancelled = todo.filter((it) => it.state === "cancelled").length;
+    if (cancelled) toast(`完成，${failed} 个失败，${cancelled} 个已取消 / Done, ${failed} failed, ${cancelled} cancelled`);
+    else toast(failed ? `完成，${failed} 个失败 / Done, ${failed} failed` : "全部完成 / All done");
   }
 
   async function recognise(item) {
@@ -217,12 +251,10 @@
     form.append("image", item.file, item.name);
     form.append("det", els.det.checked ? "true" : "false");
     form.append("preprocess", els.preprocess.value);
-    if (item.doc) form.append("preview", "true"); // each page's image comes back with its lines
     const answer = await postWithRetry("/ocr", form, item);
     if (answer.ok) {
       item.result = answer.body;
       item.error = null;
-      takePreviews(item);
       setState(item, "done");
       renderResult(item);
     } else {
@@ -235,34 +267,50 @@
 
   async function postWithRetry(url, form, item) {
     for (let attempt = 0; ; attempt++) {
-      let res;
-      try {
-        res = await fetch(url, { method: "POST", body: form, headers: authHeaders() });
-      } catch (err) {
-        return { ok: false, status: 0, code: "network_error", message: `网络错误 / Network error: ${err.message}` };
-      }
-      let body = null;
-      try {
-        body = await res.json();
-      } catch {
-        body = null;
-      }
-      if (res.ok && body) return { ok: true, status: res.status, body };
-      if (res.status === 503 && attempt < MAX_RETRIES) {
-        const wait = Math.min(30, Number(res.headers.get("Retry-After")) || 1);
+      const answer = await callApi(url, { method: "POST", body: form });
+      if (answer.status === 503 && attempt < MAX_RETRIES) {
+        const wait = Math.min(30, Number(answer.retryAfter) || 1);
         if (item) $(".status", item.card).textContent = `服务器繁忙，${wait} 秒后重试 / Busy, retrying in ${wait}s`;
         await sleep(wait * 1000);
         if (item) $(".status", item.card).textContent = STATUS_LABELS.working;
         continue;
       }
-      const error = body && body.error ? body.error : {};
-      return {
-        ok: false,
-        status: res.status,
-        code: error.code || `http_${res.status}`,
-        message: error.message || res.statusText || "unknown error",
-      };
+      return answer;
     }
+  }
+
+  /** A call of the JSON API with the API key: {ok, status, body} or {ok: false, status, code,
+   * message} from the server's error body (status 0: the server could not be reached). */
+  async function callApi(url, init = {}) {
+    let res;
+    try {
+      res = await fetch(url, { ...init, headers: authHeaders(), cache: "no-store" });
+    } catch (err) {
+      return networkError(err);
+    }
+    let body = null;
+    try {
+      body = await res.json();
+    } catch {
+      body = null;
+    }
+    if (res.ok && body) return { ok: true, status: res.status, body };
+    return failure(res, body);
+  }
+
+  function networkError(err) {
+    return { ok: false, status: 0, code: "network_error", message: `网络错误 / Network error: ${err.message}` };
+  }
+
+  function failure(res, body) {
+    const error = body && body.error ? body.error : {};
+    return {
+      ok: false,
+      status: res.status,
+      code: error.code || `http_${res.status}`,
+      message: error.message || res.statusText || "unknown error",
+      retryAfter: res.headers.get("Retry-After"),
+    };
   }
 
   function authHeaders() {
@@ -270,6 +318,332 @@
     if (!key) return {};
     sessionStorage.setItem("cpuocr-api-key", key);
     return { "X-API-Key": key };
+  }
+
+  // ---------------------------------------------------------------- documents: jobs
+
+  /** Submit a document as a job (POST /jobs, the page's options and preview=true); the promise
+   * it returns follows the job to its end. A refused submit (4xx, or 503 past the retries) shows
+   * the server's error in the card. */
+  async function submitJob(item) {
+    item.job = null;
+    item.result = null;
+    setState(item, "working");
+    clearResult(item);
+    $(".download-group", item.card).hidden = true;
+    showJob(item, { state: "submitting", pages_done: 0, pages_total: 0 });
+    refresh();
+    const form = new FormData();
+    form.append("file", item.file, item.name);
+    form.append("det", els.det.checked ? "true" : "false");
+    form.append("preprocess", els.preprocess.value);
+    form.append("preview", "true"); // each page's image is kept for the page view
+    const answer = await postWithRetry("/jobs", form, item);
+    if (!items.includes(item)) return;
+    if (!answer.ok) {
+      $(".job", item.card).hidden = true;
+      fail(item, answer, "无法提交此文件 / This file was refused");
+      return;
+    }
+    const job = answer.body.job;
+    item.job = job;
+    showJob(item, job);
+    return followJob(item, job);
+  }
+
+  /** Poll GET /jobs/{id} until the job ends (done, failed, cancelled) or the item goes away. */
+  async function followJob(item, job) {
+    let delay = POLL_FIRST_MS;
+    let seen = job.pages_done;
+    for (;;) {
+      await sleep(delay);
+      if (!following(item, job)) return;
+      const answer = await callApi(jobUrl(job));
+      if (!following(item, job)) return;
+      if (!answer.ok) {
+        if (answer.status === 0 || answer.status >= 500) {
+          // The server is restarting or unreachable: the job is kept; ask again later.
+          delay = Math.min(POLL_OFFLINE_MAX_MS, Math.max(1000, delay * 2));
+          setJobLabel(item, `连接中断，稍后重试 / Connection lost, trying again in ${Math.round(delay / 1000)} s`);
+          continue;
+        }
+        endJob(item, job);
+        fail(item, answer, "任务已不可用 / The job is gone");
+        return;
+      }
+      const info = answer.body.job;
+      Object.assign(job, info);
+      showJob(item, job);
+      if (info.state === "done") return showJobResult(item, job);
+      if (info.state === "failed") return jobFailed(item, job);
+      if (info.state === "cancelled") return jobCancelled(item, job);
+      // Quick while pages come in; slower while nothing changes (a queued job, a long page).
+      delay = info.pages_done !== seen ? POLL_FIRST_MS * 2 : Math.min(POLL_MAX_MS, delay * 1.5);
+      seen = info.pages_done;
+    }
+  }
+
+  function following(item, job) {
+    return items.includes(item) && item.job === job && !job.ended;
+  }
+
+  function endJob(item, job) {
+    job.ended = true;
+    $("[data-action='job-cancel']", item.card).hidden = true;
+  }
+
+  function jobUrl(job, tail = "") {
+    return `/jobs/${encodeURIComponent(job.id)}${tail}`;
+  }
+
+  /** The job strip: a progress bar, the state and pages done of total, Cancel while it runs. */
+  function showJob(item, job) {
+    const card = item.card;
+    const strip = $(".job", card);
+    strip.hidden = false;
+    strip.dataset.jobState = job.state;
+    const total = job.pages_total;
+    const done = job.pages_done;
+    strip.dataset.pagesDone = String(done);
+    strip.dataset.pagesTotal = String(total);
+    const fill = $(".job-fill", card);
+    fill.style.width = total ? `${Math.round((100 * done) / total)}%` : "0%";
+    const track = $(".job-track", card);
+    track.classList.toggle("job-waiting", job.state === "queued" || job.state === "submitting");
+    const running = job.state === "submitting" || job.state === "queued" || job.state === "running";
+    const cancel = $("[data-action='job-cancel']", card);
+    cancel.hidden = !running;
+    cancel.disabled = job.state === "submitting";
+    const label = JOB_LABELS[job.state] || job.state;
+    setJobLabel(item, total ? `${label} · 第 ${done} / ${total} 页 — ${done} of ${total} pages` : label);
+  }
+
+  function setJobLabel(item, text) {
+    $(".job-label", item.card).textContent = text;
+  }
+
+  /** Cancel (DELETE /jobs/{id}): the job stops after its current page. */
+  async function cancelJob(item) {
+    const job = item.job;
+    if (!job || job.ended) return;
+    const button = $("[data-action='job-cancel']", item.card);
+    button.disabled = true;
+    setJobLabel(item, "取消中… / Cancelling…");
+    const answer = await callApi(jobUrl(job), { method: "DELETE" });
+    if (!following(item, job)) return;
+    if (answer.ok && answer.body.job.state === "cancelled") {
+      Object.assign(job, answer.body.job);
+      jobCancelled(item, job);
+      return;
+    }
+    if (answer.ok && answer.body.deleted) {
+      // It had just finished: DELETE removes a finished job, its result with it.
+      endJob(item, job);
+      const message = "the job had finished and was deleted with its result; start it again";
+      fail(item, { status: null, code: "job_deleted", message }, "任务已删除 / The job was deleted");
+      return;
+    }
+    // It ended meanwhile (the poll shows how), or the DELETE failed: say so, keep following.
+    button.disabled = false;
+    if (!answer.ok) toast(`取消失败 / Cancel failed: ${answer.message}`);
+  }
+
+  function jobCancelled(item, job) {
+    endJob(item, job);
+    showJob(item, job);
+    setJobLabel(
+      item,
+      `已取消，读了 ${job.pages_done} / ${job.pages_total} 页 — Cancelled after ${job.pages_done} of ${job.pages_total} pages`,
+    );
+    setState(item, "cancelled");
+    $(".no-preview", item.card).textContent = "已取消，没有结果 / Cancelled: no result";
+    refresh();
+  }
+
+  /** Every file of the job failed: the file's own error (the code and message POST /ocr gives). */
+  function jobFailed(item, job) {
+    endJob(item, job);
+    const file = (job.files || []).find((f) => f.error) || {};
+    const error = file.error || {};
+    fail(
+      item,
+      { status: null, code: error.code || "job_failed", message: error.message || "the job failed" },
+      "识别失败 / Recognition failed",
+    );
+  }
+
+  function fail(item, answer, title) {
+    item.error = { ...answer, title };
+    $(".no-preview", item.card).textContent = NO_PREVIEW;
+    setState(item, "error");
+    renderError(item);
+    refresh();
+  }
+
+  /** The finished job: its pages (the result in format=json, laid out as POST /ocr's document
+   * answer), the first pages' images, then the pages view and the downloads. */
+  async function showJobResult(item, job) {
+    endJob(item, job);
+    setJobLabel(item, "载入结果… / Loading the result…");
+    const answer = await callApi(jobUrl(job, "/result?format=json"));
+    if (item.job !== job || !items.includes(item)) return;
+    if (!answer.ok) {
+      showJob(item, job);
+      fail(item, answer, "无法取得结果 / The result could not be fetched");
+      return;
+    }
+    const pages = answer.body.pages.map(answerPage);
+    item.result = {
+      success: true,
+      job: job.id,
+      kind: answer.body.kind,
+      page_count: answer.body.page_count,
+      time_ms: pages.reduce((sum, p) => sum + p.time_ms, 0),
+      cached: false,
+      pages,
+    };
+    item.error = null;
+    item.pageLoads = [];
+    const first = pages.slice(0, PREFETCH_PAGES).map((_, i) => i);
+    await inTurn(first, PREVIEW_FETCHES, (i) => loadPreview(item, i));
+    if (item.job !== job || !items.includes(item)) return;
+    showJob(item, job);
+    $(".download-group", item.card).hidden = false;
+    setState(item, "done");
+    renderResult(item);
+    refresh();
+    toast(`${item.name}：完成 / done`);
+  }
+
+  /** A page of the document JSON (blocks > paragraphs > rows > lines) as a page of POST /ocr's
+   * document answer (its lines in reading order), which the page view and the exports read. */
+  function answerPage(page) {
+    const lines = [];
+    for (const block of page.blocks) {
+      for (const paragraph of block.paragraphs) {
+        for (const row of paragraph.rows) {
+          for (const line of row.lines) lines.push({ text: line.text, score: line.score, box: line.box });
+        }
+      }
+    }
+    return {
+      page: page.number,
+      text: lines.map((line) => line.text),
+      lines,
+      width: page.width,
+      height: page.height,
+      dpi: page.dpi,
+      source: page.source,
+      time_ms: page.time_ms,
+    };
+  }
+
+  /** Page ``index``'s image (GET /jobs/{id}/pages/{n}/preview with the API key, kept as a blob:
+   * URL), fetched once; null when it has none. */
+  function loadPreview(item, index) {
+    const job = item.job;
+    const page = item.result && item.result.pages[index];
+    if (!job || !page) return Promise.resolve(null);
+    if (item.pageUrls[index]) return Promise.resolve(item.pageUrls[index]);
+    if (item.pageLoads[index]) return item.pageLoads[index];
+    const loads = item.pageLoads;
+    const load = (async () => {
+      try {
+        const res = await fetch(jobUrl(job, `/pages/${page.page}/preview`), { headers: authHeaders() });
+        if (!res.ok) return null;
+        const blob = await res.blob();
+        const bitmap = await createImageBitmap(blob);
+        page.preview = { width: bitmap.width, height: bitmap.height };
+        bitmap.close();
+        if (item.pageLoads !== loads || !items.includes(item)) return null; // cleared meanwhile
+        const url = URL.createObjectURL(blob);
+        item.pageUrls[index] = url;
+        return url;
+      } catch {
+        if (item.pageLoads === loads) delete loads[index]; // asked again on the next look
+        return null;
+      }
+    })();
+    loads[index] = load;
+    return load;
+  }
+
+  /** Run ``work`` on each of ``list``, at most ``width`` at a time. */
+  async function inTurn(list, width, work) {
+    const queue = list.slice();
+    const runner = async () => {
+      while (queue.length) await work(queue.shift());
+    };
+    await Promise.all(Array.from({ length: Math.min(width, queue.length) }, runner));
+  }
+
+  /** A thumbnail whose page image is not here yet gets it when it comes into view. */
+  function watchThumb(item, button) {
+    if (!item.observer) {
+      const strip = $(".thumbs", item.card);
+      item.observer = new IntersectionObserver(
+        (entries, observer) => {
+          for (const entry of entries) {
+            if (!entry.isIntersecting) continue;
+            observer.unobserve(entry.target);
+            const index = Number(entry.target.dataset.page);
+            loadPreview(item, index).then((url) => {
+              if (url && entry.target.isConnected && item.result) {
+                setThumbImage(entry.target, url, item.result.pages[index]);
+              }
+            });
+          }
+        },
+        { root: strip, rootMargin: "0px 400px" },
+      );
+    }
+    item.observer.observe(button);
+  }
+
+  function setThumbImage(button, url, page) {
+    const img = document.createElement("img");
+    img.src = url;
+    img.alt = "";
+    img.decoding = "async";
+    const size = page.preview || page;
+    img.style.aspectRatio = `${size.width} / ${size.height}`;
+    const old = $(".thumb-blank, img", button);
+    if (old) old.replaceWith(img);
+    else button.prepend(img);
+  }
+
+  /** A format of the finished job from the server (with the API key: fetched, saved as a blob). */
+  async function downloadResult(item, format, button) {
+    const job = item.job;
+    if (!job) return;
+    button.disabled = true;
+    try {
+      let res;
+      try {
+        res = await fetch(jobUrl(job, `/result?format=${encodeURIComponent(format)}`), { headers: authHeaders() });
+      } catch (err) {
+        toast(`下载失败 / Download failed: ${networkError(err).message}`);
+        return;
+      }
+      if (!res.ok) {
+        let body = null;
+        try {
+          body = await res.json();
+        } catch {
+          body = null;
+        }
+        const error = failure(res, body);
+        toast(`下载失败 / Download failed: ${error.message} (HTTP ${error.status} · ${error.code})`);
+        return;
+      }
+      saveBlob(await res.blob(), baseName(item.name) + DOWNLOAD_SUFFIX[format]);
+    } finally {
+      button.disabled = item.state !== "done";
+    }
+  }
+
+  function baseName(name) {
+    return name.replace(/\.[^.]+$/, "");
   }
 
   function clearView(card) {
@@ -289,27 +663,16 @@
     $(".pages", card).hidden = true;
     $(".thumbs", card).replaceChildren();
     $("[data-action='copy-page']", card).hidden = true;
+    $(".job", card).hidden = true;
     releasePages(item);
-  }
-
-  /** A document's page images: base64 in the answer, kept as blob: URLs (the base64 dropped). */
-  function takePreviews(item) {
-    releasePages(item);
-    if (!isDocument(item.result)) return;
-    item.pageUrls = item.result.pages.map((page) => {
-      const preview = page.preview;
-      if (!preview || !preview.image) return null;
-      const raw = atob(preview.image);
-      const bytes = new Uint8Array(raw.length);
-      for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
-      delete preview.image;
-      return URL.createObjectURL(new Blob([bytes], { type: "image/jpeg" }));
-    });
   }
 
   function releasePages(item) {
     for (const url of item.pageUrls) if (url) URL.revokeObjectURL(url);
     item.pageUrls = [];
+    item.pageLoads = [];
+    if (item.observer) item.observer.disconnect();
+    item.observer = null;
   }
 
   function renderResult(item) {
@@ -318,7 +681,6 @@
       renderPages(item);
       return;
     }
-    if (item.doc) $(".no-preview", item.card).textContent = NO_PREVIEW; // a one-page TIFF
     drawLines(item, r);
     const head = $(".lines-head", item.card);
     head.append(
@@ -372,25 +734,20 @@
       button.setAttribute("data-testid", "page-thumb");
       button.setAttribute("aria-label", `第 ${page.page} 页 / Page ${page.page}`);
       button.title = `第 ${page.page} 页 · ${page.lines.length} 行 — Page ${page.page} · ${page.lines.length} lines`;
-      const url = item.pageUrls[i];
-      if (url) {
-        const img = document.createElement("img");
-        img.src = url;
-        img.alt = "";
-        img.loading = "lazy";
-        img.decoding = "async";
-        if (page.preview) img.style.aspectRatio = `${page.preview.width} / ${page.preview.height}`;
-        button.append(img);
-      } else {
-        const blank = document.createElement("span");
-        blank.className = "thumb-blank";
-        blank.textContent = "—";
-        button.append(blank);
-      }
       const number = document.createElement("span");
       number.className = "thumb-num";
       number.textContent = String(page.page);
       button.append(number);
+      const url = item.pageUrls[i];
+      if (url) {
+        setThumbImage(button, url, page);
+      } else {
+        const blank = document.createElement("span");
+        blank.className = "thumb-blank";
+        blank.textContent = "—";
+        button.prepend(blank);
+        if (item.job) watchThumb(item, button); // its image is fetched when it comes into view
+      }
       return button;
     });
     $(".thumbs", card).replaceChildren(...thumbs);
@@ -409,8 +766,19 @@
     const card = item.card;
     clearView(card);
     const url = item.pageUrls[index];
-    if (url) showImage(card, url, `${item.name} · 第 ${page.page} 页 / Page ${page.page}`);
-    else showNoPreview(card);
+    const alt = `${item.name} · 第 ${page.page} 页 / Page ${page.page}`;
+    if (url) showImage(card, url, alt);
+    else {
+      showNoPreview(card);
+      if (item.job) {
+        $(".no-preview", card).textContent = "载入页面… / Loading the page…";
+        loadPreview(item, index).then((loaded) => {
+          if (!item.result || item.page !== index || item.result.pages[index] !== page) return;
+          if (loaded) showImage(card, loaded, alt);
+          else $(".no-preview", card).textContent = NO_PREVIEW;
+        });
+      }
+    }
     drawLines(item, page);
     const head = $(".lines-head", card);
     head.append(
@@ -494,11 +862,11 @@
     const e = item.error;
     const box = $(".error-message", item.card);
     const title = document.createElement("strong");
-    title.textContent = "无法识别此文件 / This file was rejected";
+    title.textContent = e.title || "无法识别此文件 / This file was rejected";
     const msg = document.createElement("span");
     msg.textContent = e.message;
     const code = document.createElement("code");
-    code.textContent = ` (HTTP ${e.status || "—"} · ${e.code})`;
+    code.textContent = e.status === null ? ` (${e.code})` : ` (HTTP ${e.status || "—"} · ${e.code})`;
     box.replaceChildren(title, msg, code);
     box.hidden = false;
   }
@@ -507,10 +875,12 @@
 
   function onCardClick(item, event) {
     const target = event.target;
-    const actionEl = target.closest("[data-action], [data-export]");
+    const actionEl = target.closest("[data-action], [data-export], [data-download]");
     if (actionEl) {
       const action = actionEl.dataset.action;
       if (actionEl.dataset.export) exportItems([item], actionEl.dataset.export);
+      else if (actionEl.dataset.download) downloadResult(item, actionEl.dataset.download, actionEl);
+      else if (action === "job-cancel") cancelJob(item);
       else if (action === "copy-all") copyText(allText([item]), "已复制全部 / Copied all lines");
       else if (action === "copy-page") copyText(view(item).text.join("\n"), "已复制本页 / Copied this page");
       else if (action === "page") selectPage(item, Number(actionEl.dataset.page));
@@ -549,6 +919,12 @@
   function removeItem(item) {
     const i = items.indexOf(item);
     if (i >= 0) items.splice(i, 1);
+    const job = item.job;
+    if (job && !job.ended) {
+      // Nobody will look at it: stop its work on the server too (it keeps nothing we need).
+      job.ended = true;
+      callApi(jobUrl(job), { method: "DELETE" });
+    }
     if (item.url) URL.revokeObjectURL(item.url);
     releasePages(item);
     item.card.remove();
@@ -563,7 +939,7 @@
     const n = items.length;
     const done = items.filter((it) => it.state === "done").length;
     const failed = items.filter((it) => it.state === "error").length;
-    const waiting = items.filter((it) => it.state === "pending").length;
+    const waiting = items.filter((it) => it.state === "pending" || it.state === "cancelled").length;
     els.empty.hidden = n > 0;
     els.bulk.hidden = n === 0;
     els.start.disabled = running || (waiting === 0 && failed === 0);
@@ -655,12 +1031,15 @@
     const ready = list.filter((it) => it.result);
     if (!ready.length) return;
     const exporter = EXPORTERS[format];
-    const base = ready.length === 1 ? ready[0].name.replace(/\.[^.]+$/, "") : "cpuocr-results";
-    const blob = new Blob([exporter.build(ready)], { type: exporter.mime });
+    const base = ready.length === 1 ? baseName(ready[0].name) : "cpuocr-results";
+    saveBlob(new Blob([exporter.build(ready)], { type: exporter.mime }), `${base}.${exporter.ext}`);
+  }
+
+  function saveBlob(blob, filename) {
     const url = URL.createObjectURL(blob);
     const a = document.createElement("a");
     a.href = url;
-    a.download = `${base}.${exporter.ext}`;
+    a.download = filename;
     document.body.appendChild(a);
     a.click();
     a.remove();
