@@ -213,6 +213,9 @@ def test_cancel_stops_a_long_job(key_page: Any, api: httpx.Client, artifacts: Pa
     )
     assert strip.get_attribute("data-pages-total") == "40"
     assert "of 40 pages" in card.get_by_test_id("job-label").inner_text()
+    # the job runs in the background: the page is free meanwhile (more files, Clear)
+    assert not page.get_by_test_id("clear").is_disabled()
+    page.screenshot(path=str(artifacts / "web-ui-job-running.png"))
     card.get_by_test_id("job-cancel").click()
     assert _wait_state(page, "long.pdf", ("cancelled", "done", "error")) == "cancelled"
 

@@ -229,8 +229,11 @@
       while (queue.length) {
         const item = queue.shift();
         if (!items.includes(item)) continue;
-        if (item.doc) jobs.push(await submitJob(item));
-        else await recognise(item);
+        if (!item.doc) await recognise(item);
+        else {
+          const submitted = await submitJob(item);
+          if (submitted) jobs.push(submitted.followed);
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL, todo.length) }, worker));
@@ -322,9 +325,10 @@
 
   // ---------------------------------------------------------------- documents: jobs
 
-  /** Submit a document as a job (POST /jobs, the page's options and preview=true); the promise
-   * it returns follows the job to its end. A refused submit (4xx, or 503 past the retries) shows
-   * the server's error in the card. */
+  /** Submit a document as a job (POST /jobs, the page's options and preview=true); once it is
+   * accepted, `{followed}`: a promise that settles when the job has ended (wrapped, so that
+   * awaiting the submit does not wait for the whole job). A refused submit (4xx, or 503 past
+   * the retries) shows the server's error in the card. */
   async function submitJob(item) {
     item.job = null;
     item.result = null;
@@ -348,7 +352,7 @@
     const job = answer.body.job;
     item.job = job;
     showJob(item, job);
-    return followJob(item, job);
+    return { followed: followJob(item, job) };
   }
 
   /** Poll GET /jobs/{id} until the job ends (done, failed, cancelled) or the item goes away. */
