@@ -34,6 +34,10 @@ def _file(name: str, data: bytes, mime: str) -> dict[str, Any]:
     return {"name": name, "mimeType": mime, "buffer": data}
 
 
+def _add_pdf(page: Any, name: str, data: bytes) -> None:
+    page.set_input_files("[data-testid=file-input]", files=[_file(name, data, "application/pdf")])
+
+
 def _card(page: Any, name: str) -> Any:
     return page.locator("[data-testid=result-card]", has=page.get_by_text(name, exact=True))
 
@@ -98,9 +102,7 @@ def test_a_pdf_runs_as_a_job_with_progress_pages_and_every_download(
 ) -> None:
     page = key_page
     pdf = image_pdf([render_lines(lines, size=40) for lines in PAGES])
-    page.set_input_files(
-        "[data-testid=file-input]", files=[_file("scan.pdf", pdf, "application/pdf")]
-    )
+    _add_pdf(page, "scan.pdf", pdf)
     card = _card(page, "scan.pdf")
     # every label the job strip shows, recorded as it changes
     page.evaluate(
@@ -198,13 +200,43 @@ def test_a_pdf_runs_as_a_job_with_progress_pages_and_every_download(
     page.screenshot(path=str(artifacts / "web-ui-job.png"), full_page=True)
 
 
+def test_the_page_images_of_a_longer_document_come_as_they_are_needed(
+    key_page: Any, key_server: Any
+) -> None:
+    """More pages than the UI fetches before showing a document (8): the others' images come
+    as their thumbnails scroll into view or their page is shown, each fetched once."""
+    page = key_page
+    count = 12
+    pdf = image_pdf([render_lines([f"第{n}页 目录 {n:02d}"], size=40) for n in range(1, count + 1)])
+    _add_pdf(page, "twelve.pdf", pdf)
+    card = _card(page, "twelve.pdf")
+    page.get_by_test_id("start").click()
+    assert _wait_state(page, "twelve.pdf", ("done", "error")) == "done"
+    thumbs = card.get_by_test_id("page-thumb")
+    assert thumbs.count() == count
+    thumbs.nth(count - 1).click()  # scrolls the strip to it; its page is shown
+    assert card.get_attribute("data-page") == str(count)
+    shown = _squash(card.locator("[data-testid=line] .text").inner_text())
+    assert shown == f"第{count}页目录{count}"
+    page.wait_for_function(
+        f"""() => {{ const img = document.querySelector('[data-page="{count}"] img.image');
+            return img && img.complete && img.naturalWidth > 0; }}"""
+    )
+    page.wait_for_function(
+        f"""() => [...document.querySelectorAll('[data-testid=page-thumb] img')]
+            .filter(img => img.complete && img.naturalWidth > 0).length === {count}"""
+    )
+    job_id = page.evaluate("window.cpuocr.items[0].job.id")
+    fetched = [u for m, u, _ in _job_calls(page, key_server) if u.endswith("/preview")]
+    expected = [f"{key_server.url}/jobs/{job_id}/pages/{n}/preview" for n in range(1, count + 1)]
+    assert sorted(fetched) == sorted(expected)  # each page's image once
+
+
 def test_cancel_stops_a_long_job(key_page: Any, api: httpx.Client, artifacts: Path) -> None:
     page = key_page
     # long enough that it cannot end before the click, whatever the machine
     pdf = image_pdf([render_lines([f"第{n}页 长文档 {n:03d}"], size=40) for n in range(1, 41)])
-    page.set_input_files(
-        "[data-testid=file-input]", files=[_file("long.pdf", pdf, "application/pdf")]
-    )
+    _add_pdf(page, "long.pdf", pdf)
     card = _card(page, "long.pdf")
     page.get_by_test_id("start").click()
     strip = card.get_by_test_id("job")
@@ -272,9 +304,7 @@ def test_a_corrupt_pdf_shows_its_error_and_the_page_keeps_working(
     assert "2 files · 1 done · 1 failed" in page.get_by_test_id("summary").inner_text()
 
     # and the page goes on working: the same document, whole this time, is read as a job
-    page.set_input_files(
-        "[data-testid=file-input]", files=[_file("whole.pdf", good, "application/pdf")]
-    )
+    _add_pdf(page, "whole.pdf", good)
     page.get_by_test_id("start").click()
     assert _wait_state(page, "whole.pdf", ("done", "error")) == "done"
     whole = _card(page, "whole.pdf")
