@@ -35,7 +35,6 @@ interactive requests jobs wait.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import functools
 import logging
@@ -64,12 +63,22 @@ from ..errors import CpuocrError, ImageTooLarge, WorkLimitExceeded
 from .config import ServeConfig
 from .errors import BadRequest, Conflict, NotFound, Overloaded, PayloadTooLarge, error_payload
 from .inputs import ImageInput, ParsedRequest
-from .jobstore import FINISHED, Job, JobError, JobFile, JobOptions, JobStore, NewFile, QueueFull
+from .jobstore import (
+    FINISHED,
+    Job,
+    JobError,
+    JobFile,
+    JobOptions,
+    JobStore,
+    NewFile,
+    QueueFull,
+    valid_job_id,
+)
 from .jobstore_redis import RedisJobStore
-from .jobstore_sqlite import SqliteJobStore, valid_job_id
+from .jobstore_sqlite import SqliteJobStore
 from .metrics import Metrics
 from .redis_client import redact
-from .service import OcrService, _page_preview
+from .service import OcrService, page_preview_jpeg
 
 log = logging.getLogger("cpuocr.serving")
 
@@ -418,8 +427,7 @@ def _read_page(
     previews: list[bytes] = []
 
     def on_image(_number: int, image: np.ndarray) -> None:
-        # The encoder of POST /ocr's previews, so both doors show the same image.
-        jpeg = base64.b64decode(_page_preview(image)["image"])
+        jpeg, _, _ = page_preview_jpeg(image)  # POST /ocr's encoder: both show the same image
         if len(jpeg) <= JOB_PREVIEW_MAX_BYTES:
             previews.append(jpeg)
 

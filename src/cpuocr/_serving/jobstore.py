@@ -42,7 +42,8 @@ A store is safe to use from several threads.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, cast
 
@@ -58,6 +59,27 @@ FINISHED: frozenset[str] = frozenset(("done", "failed", "cancelled"))
 class QueueFull(Exception):
     """:meth:`JobStore.create` found ``max_queued`` jobs already queued (the service answers
     503 with Retry-After)."""
+
+
+#: Job ids are made by the service (secrets.token_urlsafe); anything else is not a job here.
+_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def valid_job_id(job_id: str) -> bool:
+    return bool(_JOB_ID.match(job_id))
+
+
+def check_new_job(
+    job_id: str, files: Sequence[object], max_queued: int | None, queued: Callable[[], int]
+) -> None:
+    """What every store checks before :meth:`JobStore.create` stores anything: a well-formed
+    id, at least one file, and room in the queue (``queued()`` is asked only with a limit)."""
+    if not valid_job_id(job_id):
+        raise ValueError(f"not a job id: {job_id!r}")
+    if not files:
+        raise ValueError("a job needs at least one file")
+    if max_queued is not None and queued() >= max_queued:
+        raise QueueFull(f"{max_queued} jobs are already queued")
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,8 @@ from .jobstore import (
     JobState,
     NewFile,
     QueueFull,
+    check_new_job,
 )
-from .jobstore_sqlite import valid_job_id
 from .redis_client import client_errors, connect, redact
 
 log = logging.getLogger("cpuocr.serving")
@@ -311,12 +311,7 @@ class RedisJobStore:
         *,
         max_queued: int | None = None,
     ) -> Job:
-        if not valid_job_id(job_id):
-            raise ValueError(f"not a job id: {job_id!r}")
-        if not files:
-            raise ValueError("a job needs at least one file")
-        if max_queued is not None and self.count_queued() >= max_queued:
-            raise QueueFull(f"{max_queued} jobs are already queued")
+        check_new_job(job_id, files, max_queued, self.count_queued)
         staged = [self._key("new", job_id, i) for i in range(len(files))]
         with self._reaching():
             for key, file in zip(staged, files, strict=True):

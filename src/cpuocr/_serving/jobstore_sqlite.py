@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import sqlite3
 import threading
@@ -40,14 +39,14 @@ from .jobstore import (
     JobState,
     NewFile,
     QueueFull,
+    check_new_job,
+    valid_job_id,
 )
 
 DB_NAME = "jobs.sqlite3"
 INPUTS_DIR = "jobs"
 #: A directory under jobs/ without a row this old is what a crash left behind.
 ORPHAN_AGE_S = 3600.0
-#: Job ids are made by the service (secrets.token_urlsafe); anything else is not a job here.
-_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -101,10 +100,6 @@ _CLAIMABLE = (
     "SELECT id FROM jobs WHERE state = 'queued' OR (state = 'running' AND lease_until < ?)"
     " ORDER BY created_at, rowid LIMIT 1"
 )
-
-
-def valid_job_id(job_id: str) -> bool:
-    return bool(_JOB_ID.match(job_id))
 
 
 class SqliteJobStore:
@@ -170,12 +165,7 @@ class SqliteJobStore:
         *,
         max_queued: int | None = None,
     ) -> Job:
-        if not valid_job_id(job_id):
-            raise ValueError(f"not a job id: {job_id!r}")
-        if not files:
-            raise ValueError("a job needs at least one file")
-        if max_queued is not None and self.count_queued() >= max_queued:
-            raise QueueFull(f"{max_queued} jobs are already queued")
+        check_new_job(job_id, files, max_queued, self.count_queued)
         final = self._job_dir(job_id)
         _write_inputs(self.inputs_dir / f".new-{job_id}", final, [f.data for f in files])
         now = self._clock()

@@ -356,8 +356,9 @@ def _stages_answer(engine: OCR, data: bytes, deadline: Deadline) -> dict[str, An
     }
 
 
-def _page_preview(image: np.ndarray) -> dict[str, Any]:
-    """A page's image for display: long side at most :data:`PREVIEW_MAX_SIDE`, base64 JPEG."""
+def page_preview_jpeg(image: np.ndarray) -> tuple[bytes, int, int]:
+    """A page's image for display (``POST /ocr``'s ``preview=true`` and a job's previews): a
+    JPEG with its long side at most :data:`PREVIEW_MAX_SIDE`, and its width and height."""
     height, width = image.shape[:2]
     scale = PREVIEW_MAX_SIDE / max(height, width)
     if scale < 1:
@@ -366,11 +367,13 @@ def _page_preview(image: np.ndarray) -> dict[str, Any]:
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, PAGE_PREVIEW_QUALITY])
     if not ok:
         raise RuntimeError("JPEG encoding of a page preview failed")
-    return {
-        "width": int(width),
-        "height": int(height),
-        "image": base64.b64encode(encoded.tobytes()).decode("ascii"),
-    }
+    return encoded.tobytes(), int(width), int(height)
+
+
+def _page_preview(image: np.ndarray) -> dict[str, Any]:
+    """The preview of a page in an answer: width, height and the base64 JPEG."""
+    jpeg, width, height = page_preview_jpeg(image)
+    return {"width": width, "height": height, "image": base64.b64encode(jpeg).decode("ascii")}
 
 
 def _stage_png(name: str, image: np.ndarray) -> dict[str, Any]:
