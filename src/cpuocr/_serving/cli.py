@@ -41,6 +41,7 @@ from uvicorn.supervisors.multiprocess import Multiprocess
 
 from .._engine.config import EngineConfig
 from .._engine.factory import model_files
+from .._engine.runtime import limit_malloc_arenas
 from .._exit_codes import EXIT_MODELS, EXIT_OK, EXIT_SHUTDOWN_FORCED, EXIT_STARTUP_FAILURE
 from ..errors import ModelNotFound
 from .config import SETTINGS, ServeConfig
@@ -56,6 +57,9 @@ log = logging.getLogger("cpuocr.serving")
 SHUTDOWN_MARGIN_S = 2.0
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+#: malloc arenas of a serving process (runtime.limit_malloc_arenas: memory comes back after
+#: bursts; the same speed).
+SERVE_MALLOC_ARENAS = 2
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -136,6 +140,7 @@ def serve_app(config: ServeConfig, supervisor_pid: int | None) -> FastAPI:
     from .app import create_app
 
     guard_server_process(math.ceil(config.graceful_timeout_s), supervisor_pid)
+    limit_malloc_arenas(SERVE_MALLOC_ARENAS)  # before the engines' and the slots' threads exist
     return create_app(config)
 
 
