@@ -58,7 +58,7 @@ from .._documents.reader import TextLayerMode, probe_document, read_document, sn
 from .._documents.serialize import document_from_pages, page_from_dict, page_to_dict
 from .._engine.imaging import probe_image
 from .._engine.pipeline import OCR
-from .._writers import MEDIA_TYPES, write
+from .._writers import MEDIA_TYPES, document_dict, write
 from ..errors import CpuocrError, ImageTooLarge, WorkLimitExceeded
 from .config import ServeConfig
 from .errors import BadRequest, Conflict, NotFound, Overloaded, PayloadTooLarge, error_payload
@@ -275,6 +275,25 @@ class JobService:
 
         return await anyio.to_thread.run_sync(build), MEDIA_TYPES[fmt]
 
+    async def saved_pages(self, job_id: str, file: int | None, after: int) -> dict[str, Any]:
+        """The pages of a job's file read so far whose number is over ``after``, in the document
+        JSON's page shape, whatever the job's state (the Web UI shows each page as it is read),
+        with the job as ``GET /jobs/{id}`` answers it. The store reads all the saved pages of
+        the file (its protocol has no range); only those over ``after`` are decoded and sent."""
+        store = await self.store()
+        job = await self.get(job_id)
+        entry = _file_of(job, file)
+
+        def build() -> list[dict[str, Any]]:
+            saved = [d for d in store.pages(job_id, entry.index) if int(d["number"]) > after]
+            pages = [page_from_dict(d) for d in saved]
+            document = document_from_pages(pages, page_count=entry.page_count, kind=entry.kind)
+            found: list[dict[str, Any]] = document_dict(document)["pages"]
+            return found
+
+        pages = await anyio.to_thread.run_sync(build)
+        return {"success": True, "job": job_answer(job), "pages": pages}
+
     async def preview(self, job_id: str, number: int, file: int | None) -> bytes:
         """The preview JPEG of page ``number`` of a job's file (the module docstring), as soon
         as that page is read; 404 ``preview_not_found`` when there is none."""
@@ -323,6 +342,9 @@ class JobService:
                 # Shutting down: hand the job back so that the next start resumes it at once.
                 await asyncio.shield(anyio.to_thread.run_sync(store.release, job.id, worker))
                 raise
+            except Overloaded as exc:  # the store went away (Redis down): no traceback to add
+                log.warning("job %s: %s; its lease will expire", job.id, exc.message)
+                continue
             except Exception:
                 log.exception("job %s: the runner failed; its lease will expire", job.id)
                 continue
@@ -410,6 +432,9 @@ class JobService:
             await asyncio.sleep(lease_s / 3)
             try:
                 held = await anyio.to_thread.run_sync(store.heartbeat, job_id, worker, lease_s)
+            except Overloaded as exc:  # the store went away (Redis down)
+                log.warning("job %s: heartbeat failed: %s", job_id, exc.message)
+                continue
             except Exception:
                 log.exception("job %s: heartbeat failed", job_id)
                 continue
