@@ -264,12 +264,11 @@ def _read_document(
 
 def _write_atomically(target: Path, data: bytes) -> None:
     """Write to a temporary name beside ``target``, then rename: never a half-written file."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    from .._batch import write_atomically
+
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        write_atomically(target, data)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise ConfigError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
