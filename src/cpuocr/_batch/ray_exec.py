@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import pickle
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -121,6 +122,8 @@ def _probe_row(row: dict[str, Any], options: ReadOptions, max_bytes: int | None)
 
 def _start(ray_options: RayOptions) -> Any:
     """Ray, joined (or started locally) once per process, quiet."""
+    # Offline at run time: no usage statistics sent from a Ray this process starts.
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray = _ray()
     if not ray.is_initialized():
         quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
