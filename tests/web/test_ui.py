@@ -104,12 +104,13 @@ def test_recognise_highlight_export_preview_and_reject(
     markdown = Path(info.value.path()).read_text(encoding="utf-8")
     assert "| 1 | 发票号码 12345678 |" in markdown
 
-    # the text file was refused, with the server's message
+    # the text file was refused in the browser, before any upload (issue 15), with the reason
     rejected = _card(page, "notes.txt")
     assert rejected.get_attribute("data-state") == "error"
     message = rejected.get_by_test_id("error-message")
     assert message.is_visible()
-    assert "not an image" in message.inner_text() and "HTTP 400" in message.inner_text()
+    assert "This type of file cannot be read" in message.inner_text()
+    assert "unsupported_type" in message.inner_text()
 
     page.get_by_test_id("summary").wait_for()
     assert "3 images · 2 done · 1 failed" in page.get_by_test_id("summary").inner_text()

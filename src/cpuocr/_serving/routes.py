@@ -24,6 +24,7 @@ from .schemas import (
     JOB_ERROR_RESPONSES,
     HealthResponse,
     JobDeleteResponse,
+    JobPagesResponse,
     JobResponse,
     OCRResponse,
     PreprocessResponse,
@@ -228,6 +229,25 @@ async def job_result(
 ) -> Response:
     body, media_type = await jobs.result(job_id, fmt, file)
     return Response(body, media_type=media_type)
+
+
+@api.get(
+    "/jobs/{job_id}/pages",
+    response_model=JobPagesResponse,
+    responses=JOB_ERROR_RESPONSES,
+    summary="The pages of a job read so far, at any state (each as soon as it is read)",
+    description="`after`: only the pages whose number is over it (the last page you have); "
+    "`file`: which file, from 0 (needed when the job has several). Each page has the shape of "
+    "a page of `GET /jobs/{id}/result?format=json`.",
+    tags=["jobs"],
+)
+async def job_pages(
+    job_id: str,
+    jobs: JobsDep,
+    file: Annotated[int | None, Query(ge=0, le=10_000)] = None,
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> JSONResponse:
+    return JSONResponse(await jobs.saved_pages(job_id, file, after))
 
 
 @api.get(

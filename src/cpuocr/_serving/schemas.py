@@ -243,6 +243,15 @@ class JobResponse(BaseModel):
     job: JobModel
 
 
+class JobPagesResponse(BaseModel):
+    success: Literal[True] = True
+    job: JobModel
+    pages: list[dict[str, Any]] = Field(
+        description="the pages read so far (after `after`), each as a page of the document "
+        "JSON (`GET /jobs/{id}/result?format=json`), in page order"
+    )
+
+
 class JobDeleteResponse(BaseModel):
     success: Literal[True] = True
     deleted: bool = Field(

@@ -16,8 +16,12 @@
   const POLL_FIRST_MS = 300;
   const POLL_MAX_MS = 2000;
   const POLL_OFFLINE_MAX_MS = 10000;
-  // Page images fetched before a finished document is shown; the others as their thumbnails come
-  // into view (a long document's images are never all fetched at once).
+  // The server's status: a light check every few seconds while it answers; while it does not,
+  // checks backing off from 1 s to 5 s (a request that finds it unreachable starts the back-off).
+  const STATUS_OK_MS = 5000;
+  const STATUS_RETRY_MS = [1000, 2000, 4000, 5000];
+  // A finished document is marked done once its first pages' images are here; the others come
+  // as their thumbnails come into view (a long document's images are never all fetched at once).
   const PREFETCH_PAGES = 8;
   const PREVIEW_FETCHES = 3; // page images fetched at once
 
@@ -33,8 +37,12 @@
     working: "识别中… / Recognising…",
     done: "完成 / Done",
     error: "已拒绝 / Rejected",
+    offline: "服务器无法连接，未识别 / Server unreachable: not read",
+    retry: "服务器出错，可重试 / Server error: can retry",
     cancelled: "已取消 / Cancelled",
   };
+  // States that Start sends (again): never "error", a file refused for what it is.
+  const SENDABLE = ["pending", "offline", "retry", "cancelled"];
   const JOB_LABELS = {
     submitting: "提交中… / Submitting…",
     queued: "排队中 / Queued",
@@ -47,7 +55,77 @@
   const DOWNLOAD_SUFFIX = { json: ".json", txt: ".txt", md: ".md", hocr: ".hocr", pdf: "-searchable.pdf" };
 
   const NO_PREVIEW = "无法预览 / No preview";
-  const PAGES_LATER = "识别后逐页显示 / Pages appear after recognition";
+  const PAGES_LATER = "每页识别后即显示 / Each page appears as soon as it is read";
+
+  // Every error code the server sends (cpuocr.errors, _serving/errors.py, jobs, the body limits)
+  // and the page's own, in Chinese and English; the server's own message (its details: which
+  // page, which field) is shown under it, sizes in KB/MB.
+  const ERROR_TEXT = {
+    bad_request: ["请求无效", "The request is not valid"],
+    missing_field: ["缺少文件或字段", "A file or field is missing"],
+    bad_field: ["字段无效", "A field is not valid"],
+    bad_multipart: ["上传的表单已损坏", "The upload form is damaged"],
+    invalid_json: ["JSON 无效", "The JSON is not valid"],
+    invalid_base64: ["Base64 数据无效", "The base64 data is not valid"],
+    invalid_parameter: ["选项的值无效", "An option has a value that is not valid"],
+    file_required: ["没有上传文件", "No file was sent"],
+    field_too_large: ["字段太长", "A field is too long"],
+    too_many_files: ["一次上传的文件太多", "Too many files in one request"],
+    unauthorized: ["API 密钥缺失或错误", "The API key is missing or wrong"],
+    forbidden: ["服务器拒绝了此请求", "The server refuses this request"],
+    host_not_allowed: ["服务器不响应此主机名", "The server does not answer to this host name"],
+    cross_origin_refused: ["拒绝来自其他网站的请求", "Requests from another site are refused"],
+    not_found: ["找不到", "Not found"],
+    method_not_allowed: ["不支持此请求方法", "This request method is not allowed"],
+    job_not_found: ["任务不存在（已删除或已过期）", "The job does not exist (deleted or expired)"],
+    preview_not_found: ["此页没有图像", "This page has no image"],
+    request_timeout: ["上传超时", "The upload took too long"],
+    upload_too_slow: ["上传太慢", "The upload was too slow"],
+    timeout: ["识别超时", "Reading took too long"],
+    conflict: ["状态冲突", "Conflict"],
+    job_not_finished: ["任务尚未完成", "The job has not finished"],
+    job_cancelled: ["任务已取消", "The job was cancelled"],
+    file_failed: ["此文件识别失败", "This file failed"],
+    payload_too_large: ["文件太大", "The file is too large"],
+    request_too_large: ["上传太大", "The upload is too large"],
+    file_too_large: ["文件超过大小上限", "The file is over the size limit"],
+    image_too_large: ["图像尺寸超过上限", "The image is over the size limit"],
+    too_many_pages: ["页数超过上限", "Too many pages"],
+    unsupported_media_type: ["不支持的上传格式", "This upload format is not supported"],
+    unsupported_format: ["不支持此文件类型", "This type of file is not supported"],
+    invalid_image: ["不是可读的图片（空的、损坏的或不是图片）", "Not a readable image (empty, damaged or not an image)"],
+    work_limit_exceeded: ["识别此文件的工作量超过上限", "Reading this file would take more work than allowed"],
+    processing_failed: ["处理此文件时出错", "Processing this file failed"],
+    deadline_exceeded: ["识别超时", "Reading took too long"],
+    config_error: ["设置无效", "A setting is not valid"],
+    cpuocr_error: ["无法识别此文件", "This file cannot be read"],
+    model_not_found: ["服务器的模型未就绪", "The server's models are not ready"],
+    model_checksum_mismatch: ["服务器的模型文件已损坏", "The server's model files are damaged"],
+    overloaded: ["服务器繁忙", "The server is busy"],
+    queue_full: ["队列已满，请稍后再试", "The queue is full: try again later"],
+    uploads_full: ["服务器正在接收太多上传", "The server is receiving too many uploads"],
+    shutting_down: ["服务器正在关闭", "The server is shutting down"],
+    not_ready: ["服务器尚未就绪", "The server is not ready yet"],
+    client_gone: ["连接已断开", "The connection was closed"],
+    jobs_disabled: ["服务器未启用后台任务（--data-dir）", "Jobs are off on this server (--data-dir)"],
+    jobs_unavailable: ["任务存储暂不可用", "The job store is unavailable for now"],
+    internal_error: ["服务器内部错误（已记录）", "Internal server error (logged)"],
+    // the page's own
+    network_error: ["服务器无法连接", "The server cannot be reached"],
+    empty_file: ["文件是空的（0 字节）", "The file is empty (0 bytes)"],
+    unsupported_type: ["无法读取此类文件：只接受图片、PDF 和 TIFF", "This type of file cannot be read: images, PDFs and TIFFs only"],
+    job_failed: ["任务失败", "The job failed"],
+    job_deleted: ["任务已删除", "The job was deleted"],
+  };
+
+  // What the server decodes (imaging.DECODABLE_FORMATS, and PDFs): a file whose name and type
+  // both say otherwise (.txt, .docx, .heic…) is refused here, before any upload.
+  const READABLE_NAME = /\.(jpe?g|jpe|jfif|png|bmp|dib|webp|tiff?|gif|p[bgpn]m|pdf)$/i;
+  const READABLE_TYPES = new Set([
+    "image/jpeg", "image/png", "image/bmp", "image/x-ms-bmp", "image/webp", "image/tiff", "image/gif",
+    "image/x-portable-pixmap", "image/x-portable-graymap", "image/x-portable-bitmap",
+    "image/x-portable-anymap", "application/pdf",
+  ]);
 
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
@@ -67,6 +145,7 @@
     apiKeyField: $("#apikey-field"),
     apiKey: $("#opt-apikey"),
     status: $("#server-status"),
+    limits: $("#limits-hint"),
     dialog: $("#preview-dialog"),
     stages: $("#preview-stages"),
     previewCaption: $("#preview-caption"),
@@ -82,32 +161,94 @@
   let nextId = 1;
   let pasteCount = 0;
   let running = false;
+  // The server's limits from /readyz (with the API key when one is set); null until known.
+  const limits = { maxUpload: null, maxPixels: null, maxBatch: null, maxJob: null };
+  let serverUp = null; // true / false once known
+  let statusTimer = 0;
+  let statusMisses = 0;
 
   // ---------------------------------------------------------------- server status
 
+  /** Ask /readyz (with the API key, which brings the configuration and limits); schedule the
+   * next check: every few seconds while the server answers, backing off while it does not. */
   async function checkServer() {
+    clearTimeout(statusTimer);
+    let res;
+    let info;
     try {
-      const res = await fetch("/readyz", { cache: "no-store" });
-      const info = await res.json();
-      if (res.ok && info.ready) {
-        // Without the API key (when one is set) /readyz tells only that the service is ready.
-        const detail = info.preset ? ` · ${info.preset} · ${info.slots}×${info.threads}` : "";
-        setPill("pill-ok", `就绪 / Ready${detail}`);
-        els.status.title = info.preset
-          ? `slots ${info.slots}, threads ${info.threads}, queue ${info.queue_size}`
-          : "";
-      } else {
-        setPill("pill-wait", "加载模型… / Loading models…");
-        setTimeout(checkServer, 2000);
-      }
-      if (info.auth_required) {
-        els.apiKeyField.hidden = false;
-        els.apiKey.value = sessionStorage.getItem("cpuocr-api-key") || "";
-      }
+      res = await fetch("/readyz", { cache: "no-store", headers: authHeaders() });
+      info = await res.json();
     } catch {
-      setPill("pill-bad", "无法连接 / Offline");
-      setTimeout(checkServer, 4000);
+      serverDown();
+      return;
     }
+    const wasDown = serverUp === false;
+    serverUp = true;
+    statusMisses = 0;
+    if (info.auth_required && els.apiKeyField.hidden) {
+      els.apiKeyField.hidden = false;
+      els.apiKey.value = sessionStorage.getItem("cpuocr-api-key") || "";
+      if (els.apiKey.value && !info.preset) {
+        statusTimer = setTimeout(checkServer, 0); // again with the saved key: the limits
+        return;
+      }
+    }
+    readLimits(info);
+    if (res.ok && info.ready) {
+      // Without the API key (when one is set) /readyz tells only that the service is ready.
+      const detail = info.preset ? ` · ${info.preset} · ${info.slots}×${info.threads}` : "";
+      setPill("pill-ok", `就绪 / Ready${detail}`);
+      els.status.title = info.preset
+        ? `slots ${info.slots}, threads ${info.threads}, queue ${info.queue_size}`
+        : "";
+    } else {
+      setPill("pill-wait", "加载模型… / Loading models…");
+    }
+    if (wasDown) {
+      const waiting = items.filter((it) => it.state === "offline").length;
+      toast(
+        waiting
+          ? `服务器已恢复，按“开始识别”重试 ${waiting} 个文件 / The server is back: press Start to retry ${waiting} file${waiting === 1 ? "" : "s"}`
+          : "服务器已恢复 / The server is back",
+      );
+    }
+    refresh();
+    statusTimer = setTimeout(checkServer, res.ok && info.ready ? STATUS_OK_MS : 2000);
+  }
+
+  /** The server did not answer (a status check or any request): say so, check again soon. */
+  function serverDown() {
+    clearTimeout(statusTimer);
+    serverUp = false;
+    setPill("pill-bad", "服务器无法连接 / Server unreachable");
+    els.status.title = "服务器没有响应，正在重试 / The server does not answer; checking again";
+    statusTimer = setTimeout(checkServer, STATUS_RETRY_MS[Math.min(statusMisses, STATUS_RETRY_MS.length - 1)]);
+    statusMisses += 1;
+    refresh();
+  }
+
+  /** The limits /readyz gives (only with the key when one is set): the help text and the checks
+   * before upload use the server's own numbers. */
+  function readLimits(info) {
+    if (typeof info.max_upload_bytes !== "number") return;
+    limits.maxUpload = info.max_upload_bytes;
+    limits.maxPixels = typeof info.max_pixels === "number" ? info.max_pixels : null;
+    limits.maxBatch = typeof info.max_batch_images === "number" ? info.max_batch_images : null;
+    limits.maxJob = typeof info.max_job_bytes === "number" ? info.max_job_bytes : null;
+    const size = formatSize(limits.maxUpload);
+    const mp = limits.maxPixels ? Math.round(limits.maxPixels / 1e6) : null;
+    const zh = [`图片和 TIFF 每个最大 ${size}`];
+    const en = [`images and TIFFs up to ${size} each`];
+    if (mp) {
+      zh.push(`${mp} 百万像素`);
+      en.push(`${mp} megapixels`);
+    }
+    if (limits.maxJob) {
+      zh.push(`PDF 最大 ${formatSize(limits.maxJob)}`);
+      en.push(`PDFs up to ${formatSize(limits.maxJob)}`);
+    }
+    els.limits.textContent = `${zh.join("，")} — ${en.join(", ")}`;
+    els.limits.hidden = false;
   }
 
   function setPill(cls, text) {
@@ -135,15 +276,49 @@
         job: null,
         pageLoads: [],
         observer: null,
+        settings: null,
       };
       item.card = buildCard(item);
       items.push(item);
       els.results.appendChild(item.card);
+      refuseHere(item);
     }
     if (files.length) {
       toast(`已添加 ${files.length} 个文件 / Added ${files.length} file${files.length > 1 ? "s" : ""}`);
     }
     refresh();
+  }
+
+  /** Refuse ``item`` in the browser, before any upload, when it is empty, of a type the server
+   * cannot read, or over the server's size limit; true when refused. */
+  function refuseHere(item) {
+    const file = item.file;
+    const name = file.name || "";
+    let code = null;
+    let detail = "";
+    if (file.size === 0) code = "empty_file";
+    else if (!READABLE_NAME.test(name) && !READABLE_TYPES.has(file.type) && (file.type || /\.[^.]+$/.test(name))) {
+      code = "unsupported_type";
+      const ext = (name.match(/\.[^.]+$/) || [""])[0];
+      detail = [ext, file.type].filter(Boolean).join(" · ");
+    } else {
+      const pdf = file.type === "application/pdf" || /\.pdf$/i.test(name);
+      const limit = pdf ? limits.maxJob : limits.maxUpload;
+      if (limit && file.size > limit) {
+        code = "file_too_large";
+        detail = `文件 ${formatSize(file.size)}，服务器的上限是 ${formatSize(limit)} — the file is ${formatSize(file.size)}, the server's limit is ${formatSize(limit)}`;
+      }
+    }
+    if (!code) return false;
+    item.error = {
+      status: null,
+      code,
+      message: detail,
+      title: "未上传：浏览器已拒绝此文件 / Not uploaded: refused in the browser",
+    };
+    setState(item, "error");
+    renderError(item);
+    return true;
   }
 
   /** A PDF or TIFF: read as a job (page by page, in the background) and shown page by page. */
@@ -168,7 +343,7 @@
     card.dataset.id = String(item.id);
     $(".file-name", card).textContent = item.name;
     $(".file-name", card).title = item.name;
-    $(".file-meta", card).textContent = `${formatBytes(item.file.size)}${item.file.type ? " · " + item.file.type : ""}`;
+    $(".file-meta", card).textContent = `${formatSize(item.file.size)}${item.file.type ? " · " + item.file.type : ""}`;
     const img = $(".image", card);
     if (item.doc) {
       $(".no-preview", card).textContent = PAGES_LATER;
@@ -187,6 +362,11 @@
     card.addEventListener("mouseover", (event) => onHover(item, event, true));
     card.addEventListener("mouseout", (event) => onHover(item, event, false));
     card.addEventListener("keydown", (event) => onCardKey(item, event));
+    card.addEventListener("focusin", (event) => {
+      // a line focused by a click or a tap becomes the list's tab stop
+      const li = event.target.closest && event.target.closest(".line");
+      if (li && li.tabIndex !== 0) focusLine(item, Number(li.dataset.index), false);
+    });
     return card;
   }
 
@@ -210,13 +390,29 @@
     const done = state === "done";
     const buttons = $$("[data-export], [data-download], [data-action='copy-all'], [data-action='copy-page']", card);
     for (const button of buttons) button.disabled = !done;
+    $("[data-action='preview']", card).disabled = state === "error"; // nothing to preview
+  }
+
+  /** The options of the page now (what Start sends). */
+  function currentSettings() {
+    return { det: els.det.checked, preprocess: els.preprocess.value };
+  }
+
+  /** A file to send on Start: not sent yet, not sent for want of a server, cancelled, or done
+   * with other settings than those chosen now (a re-run). Never one refused for what it is. */
+  function sendable(item) {
+    if (SENDABLE.includes(item.state)) return true;
+    if (item.state !== "done" || !item.settings) return false;
+    const now = currentSettings();
+    return item.settings.det !== now.det || item.settings.preprocess !== now.preprocess;
   }
 
   // ---------------------------------------------------------------- recognition
 
   async function startAll() {
     if (running) return;
-    const todo = items.filter((it) => ["pending", "error", "cancelled"].includes(it.state));
+    // Limits may have come since a file was added (the API key typed): checked again here.
+    const todo = items.filter((it) => sendable(it) && !refuseHere(it));
     if (!todo.length) {
       toast("没有待识别的图片 / Nothing to recognise");
       return;
@@ -242,30 +438,46 @@
     if (jobs.length) await Promise.all(jobs);
     const failed = todo.filter((it) => it.state === "error").length;
     const cancelled = todo.filter((it) => it.state === "cancelled").length;
-    if (cancelled) toast(`完成，${failed} 个失败，${cancelled} 个已取消 / Done, ${failed} failed, ${cancelled} cancelled`);
+    const unsent = todo.filter((it) => it.state === "offline" || it.state === "retry").length;
+    if (unsent) {
+      toast(`${unsent} 个文件未完成，可重试 / ${unsent} file${unsent === 1 ? "" : "s"} not read: press Start to retry`);
+    } else if (cancelled) toast(`完成，${failed} 个失败，${cancelled} 个已取消 / Done, ${failed} failed, ${cancelled} cancelled`);
     else toast(failed ? `完成，${failed} 个失败 / Done, ${failed} failed` : "全部完成 / All done");
   }
 
   async function recognise(item) {
     setState(item, "working");
     clearResult(item);
+    item.result = null;
     refresh();
+    const settings = currentSettings();
     const form = new FormData();
     form.append("image", item.file, item.name);
-    form.append("det", els.det.checked ? "true" : "false");
-    form.append("preprocess", els.preprocess.value);
+    form.append("det", settings.det ? "true" : "false");
+    form.append("preprocess", settings.preprocess);
     const answer = await postWithRetry("/ocr", form, item);
+    if (!items.includes(item)) return;
     if (answer.ok) {
       item.result = answer.body;
       item.error = null;
+      item.settings = settings;
       setState(item, "done");
       renderResult(item);
     } else {
       item.error = answer;
-      setState(item, "error");
+      setState(item, failedState(answer));
       renderError(item);
     }
     refresh();
+  }
+
+  /** The state of a file whose request failed: "offline" (the server could not be reached) and
+   * "retry" (the server failed, was busy or too slow) are sent again by Start; "error" is a
+   * refusal of the file itself, final. */
+  function failedState(answer) {
+    if (answer.status === 0) return "offline";
+    if (answer.status >= 500 || answer.status === 408 || answer.status === 429) return "retry";
+    return "error";
   }
 
   async function postWithRetry(url, form, item) {
@@ -289,6 +501,7 @@
     try {
       res = await fetch(url, { ...init, headers: authHeaders(), cache: "no-store" });
     } catch (err) {
+      if (serverUp !== false) serverDown();
       return networkError(err);
     }
     let body = null;
@@ -302,7 +515,7 @@
   }
 
   function networkError(err) {
-    return { ok: false, status: 0, code: "network_error", message: `网络错误 / Network error: ${err.message}` };
+    return { ok: false, status: 0, code: "network_error", message: err.message };
   }
 
   function failure(res, body) {
@@ -337,16 +550,20 @@
     $(".download-group", item.card).hidden = true;
     showJob(item, { state: "submitting", pages_done: 0, pages_total: 0 });
     refresh();
+    const settings = currentSettings();
+    item.settings = settings;
     const form = new FormData();
     form.append("file", item.file, item.name);
-    form.append("det", els.det.checked ? "true" : "false");
-    form.append("preprocess", els.preprocess.value);
+    form.append("det", settings.det ? "true" : "false");
+    form.append("preprocess", settings.preprocess);
     form.append("preview", "true"); // each page's image is kept for the page view
     const answer = await postWithRetry("/jobs", form, item);
     if (!items.includes(item)) return;
     if (!answer.ok) {
       $(".job", item.card).hidden = true;
-      fail(item, answer, "无法提交此文件 / This file was refused");
+      const state = failedState(answer);
+      const title = state === "error" ? "无法提交此文件 / This file was refused" : "未能提交 / Not submitted";
+      fail(item, answer, title, state);
       return;
     }
     const job = answer.body.job;
@@ -378,6 +595,9 @@
       const info = answer.body.job;
       Object.assign(job, info);
       showJob(item, job);
+      // Each page is shown as soon as it is read (a failure here is tried again on the next poll).
+      if (info.state === "running" && info.pages_done > pagesShown(item)) await fetchPages(item, job);
+      if (!following(item, job)) return;
       if (info.state === "done") return showJobResult(item, job);
       if (info.state === "failed") return jobFailed(item, job);
       if (info.state === "cancelled") return jobCancelled(item, job);
@@ -449,7 +669,7 @@
     }
     // It ended meanwhile (the poll shows how), or the DELETE failed: say so, keep following.
     button.disabled = false;
-    if (!answer.ok) toast(`取消失败 / Cancel failed: ${answer.message}`);
+    if (!answer.ok) toast(`取消失败 / Cancel failed: ${errorText(answer.code)}`);
   }
 
   function jobCancelled(item, job) {
@@ -460,7 +680,7 @@
       `已取消，读了 ${job.pages_done} / ${job.pages_total} 页 — Cancelled after ${job.pages_done} of ${job.pages_total} pages`,
     );
     setState(item, "cancelled");
-    $(".no-preview", item.card).textContent = "已取消，没有结果 / Cancelled: no result";
+    if (!pagesShown(item)) $(".no-preview", item.card).textContent = "已取消，没有结果 / Cancelled: no result";
     refresh();
   }
 
@@ -476,45 +696,73 @@
     );
   }
 
-  function fail(item, answer, title) {
+  function fail(item, answer, title, state = "error") {
     item.error = { ...answer, title };
     $(".no-preview", item.card).textContent = NO_PREVIEW;
-    setState(item, "error");
+    setState(item, state);
     renderError(item);
     refresh();
   }
 
-  /** The finished job: its pages (the result in format=json, laid out as POST /ocr's document
-   * answer), the first pages' images, then the pages view and the downloads. */
+  function pagesShown(item) {
+    return isDocument(item.result) ? item.result.pages.length : 0;
+  }
+
+  /** The pages of the job read since those shown (GET /jobs/{id}/pages?after=N: the document
+   * JSON's pages, at any state of the job), added to the card's pages view. */
+  async function fetchPages(item, job) {
+    const shown = isDocument(item.result) ? item.result.pages : [];
+    const after = shown.length ? shown[shown.length - 1].page : 0;
+    const answer = await callApi(jobUrl(job, `/pages?after=${after}`));
+    if (!answer.ok || item.job !== job || !items.includes(item)) return answer;
+    const fresh = answer.body.pages.map(answerPage).filter((p) => p.page > after);
+    if (!fresh.length) return answer;
+    const file = (job.files || [])[0] || {};
+    const first = !isDocument(item.result);
+    if (first) {
+      item.result = {
+        success: true,
+        job: job.id,
+        kind: file.kind,
+        page_count: file.page_count,
+        time_ms: 0,
+        cached: false,
+        pages: [],
+      };
+    }
+    const r = item.result;
+    r.pages.push(...fresh);
+    r.time_ms = r.pages.reduce((sum, p) => sum + p.time_ms, 0);
+    addPages(item, r.pages.length - fresh.length, first);
+    return answer;
+  }
+
+  /** The finished job: the pages not shown yet, then the downloads. */
   async function showJobResult(item, job) {
     endJob(item, job);
     setJobLabel(item, "载入结果… / Loading the result…");
-    const answer = await callApi(jobUrl(job, "/result?format=json"));
+    const answer = await fetchPages(item, job);
     if (item.job !== job || !items.includes(item)) return;
     if (!answer.ok) {
       showJob(item, job);
-      fail(item, answer, "无法取得结果 / The result could not be fetched");
+      fail(item, answer, "无法取得结果 / The result could not be fetched", failedState(answer) === "error" ? "error" : "retry");
       return;
     }
-    const pages = answer.body.pages.map(answerPage);
-    item.result = {
-      success: true,
-      job: job.id,
-      kind: answer.body.kind,
-      page_count: answer.body.page_count,
-      time_ms: pages.reduce((sum, p) => sum + p.time_ms, 0),
-      cached: false,
-      pages,
-    };
-    item.error = null;
-    item.pageLoads = [];
-    const first = pages.slice(0, PREFETCH_PAGES).map((_, i) => i);
+    if (!isDocument(item.result)) {
+      const file = (job.files || [])[0] || {};
+      item.result = { success: true, job: job.id, kind: file.kind, page_count: file.page_count, time_ms: 0, cached: false, pages: [] };
+    }
+    const first = item.result.pages.slice(0, PREFETCH_PAGES).map((_, i) => i);
     await inTurn(first, PREVIEW_FETCHES, (i) => loadPreview(item, i));
     if (item.job !== job || !items.includes(item)) return;
+    item.error = null;
     showJob(item, job);
     $(".download-group", item.card).hidden = false;
     setState(item, "done");
-    renderResult(item);
+    if (!item.result.pages.length) {
+      $(".no-preview", item.card).textContent = "没有页面 / No pages";
+      showNoPreview(item.card);
+    }
     refresh();
     toast(`${item.name}：完成 / done`);
   }
@@ -626,7 +874,8 @@
       try {
         res = await fetch(jobUrl(job, `/result?format=${encodeURIComponent(format)}`), { headers: authHeaders() });
       } catch (err) {
-        toast(`下载失败 / Download failed: ${networkError(err).message}`);
+        if (serverUp !== false) serverDown();
+        toast(`下载失败 / Download failed: ${errorText(networkError(err).code)}`);
         return;
       }
       if (!res.ok) {
@@ -637,7 +886,7 @@
           body = null;
         }
         const error = failure(res, body);
-        toast(`下载失败 / Download failed: ${error.message} (HTTP ${error.status} · ${error.code})`);
+        toast(`下载失败 / Download failed: ${errorText(error.code)} (HTTP ${error.status} · ${error.code})`);
         return;
       }
       saveBlob(await res.blob(), baseName(item.name) + DOWNLOAD_SUFFIX[format]);
@@ -722,14 +971,22 @@
   // ---------------------------------------------------------------- documents: pages
 
   function renderPages(item) {
+    $(".thumbs", item.card).replaceChildren();
+    addPages(item, 0, true);
+  }
+
+  /** The thumbnails of pages ``from`` on (0-based) added to the strip; on ``first``, the strip
+   * shown and page 1 selected; later the page shown stays (pages fill in as they are read). */
+  function addPages(item, from, first) {
     const card = item.card;
     const r = item.result;
     const count = r.pages.length;
-    const meta = `${formatBytes(item.file.size)} · 共 ${r.page_count} 页 / ${r.page_count} page${r.page_count === 1 ? "" : "s"}`;
+    const meta = `${formatSize(item.file.size)} · 共 ${r.page_count} 页 / ${r.page_count} page${r.page_count === 1 ? "" : "s"}`;
     $(".file-meta", card).textContent =
-      count === r.page_count ? meta : `${meta} · 读 ${count} 页 / ${count} read`;
+      count === r.page_count ? meta : `${meta} · 已读 ${count} 页 / ${count} read`;
     $(".no-preview", card).textContent = NO_PREVIEW;
-    const thumbs = r.pages.map((page, i) => {
+    const thumbs = r.pages.slice(from).map((page, k) => {
+      const i = from + k;
       const button = document.createElement("button");
       button.type = "button";
       button.className = "thumb";
@@ -754,10 +1011,11 @@
       }
       return button;
     });
-    $(".thumbs", card).replaceChildren(...thumbs);
+    $(".thumbs", card).append(...thumbs);
     $(".pages", card).hidden = false;
     $("[data-action='copy-page']", card).hidden = false;
-    selectPage(item, 0);
+    if (first) selectPage(item, 0);
+    else pageNav(item);
   }
 
   /** Show page ``index`` (0-based, of the pages read): its image, boxes and lines. */
@@ -794,10 +1052,7 @@
     if (page.source === "text_layer") head.append(tag("文字层 / text layer", "tag-cached"));
     if (item.result.cached) head.append(tag("缓存 / cached", "tag-cached"));
     card.dataset.page = String(page.page);
-    $(".page-label", card).textContent =
-      `第 ${page.page} 页（${index + 1} / ${pages.length}）· Page ${page.page} (${index + 1} of ${pages.length})`;
-    $("[data-action='page-prev']", card).disabled = index === 0;
-    $("[data-action='page-next']", card).disabled = index === pages.length - 1;
+    pageNav(item);
     const strip = $(".thumbs", card);
     for (const thumb of $$(".thumb", strip)) {
       const selected = Number(thumb.dataset.page) === index;
@@ -817,7 +1072,24 @@
     }
   }
 
+  /** The page label and the previous / next buttons for the page shown of the pages read. */
+  function pageNav(item) {
+    const card = item.card;
+    const pages = item.result.pages;
+    const index = item.page;
+    const page = pages[index];
+    $(".page-label", card).textContent =
+      `第 ${page.page} 页（${index + 1} / ${pages.length}）· Page ${page.page} (${index + 1} of ${pages.length})`;
+    $("[data-action='page-prev']", card).disabled = index === 0;
+    $("[data-action='page-next']", card).disabled = index === pages.length - 1;
+  }
+
   function onCardKey(item, event) {
+    const li = event.target.classList && event.target.classList.contains("line") ? event.target : null;
+    if (li) {
+      lineKey(item, li, event);
+      return;
+    }
     if (!isDocument(item.result) || !event.target.closest(".pages")) return;
     const step = { ArrowLeft: -1, ArrowRight: 1, PageUp: -1, PageDown: 1 }[event.key];
     const jump = { Home: 0, End: item.result.pages.length - 1 }[event.key];
@@ -827,12 +1099,41 @@
     selectPage(item, jump !== undefined ? jump : item.page + step, onThumb);
   }
 
+  /** Keys on a focused line: Enter / Space select it (as a click does: its box highlighted, a
+   * second time cleared); the arrows, Home and End move along the list. The list is one tab
+   * stop (a roving tabindex: only the line last focused, and its Copy button, can be tabbed to),
+   * so a card of 461 lines is two tab stops, not 922. */
+  function lineKey(item, li, event) {
+    const index = Number(li.dataset.index);
+    const count = $$(".line", item.card).length;
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      setActive(item, index);
+      return;
+    }
+    const to = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: count - 1, PageDown: index + 10, PageUp: index - 10 }[event.key];
+    if (to === undefined) return;
+    event.preventDefault();
+    focusLine(item, Math.max(0, Math.min(count - 1, to)));
+  }
+
+  /** Make line ``index`` the list's tab stop (and focus it, unless ``focus`` is false). */
+  function focusLine(item, index, focus = true) {
+    const list = $(".lines", item.card);
+    for (const el of $$('.line[tabindex="0"], .line .copy[tabindex="0"]', list)) el.tabIndex = -1;
+    const li = $(`.line[data-index="${index}"]`, list);
+    if (!li) return;
+    li.tabIndex = 0;
+    $(".copy", li).tabIndex = 0;
+    if (focus) li.focus();
+  }
+
   function buildLine(line, i) {
     const li = document.createElement("li");
     li.className = "line";
     li.dataset.index = String(i);
     li.setAttribute("data-testid", "line");
-    li.tabIndex = 0;
+    li.tabIndex = i === 0 ? 0 : -1;
     const idx = document.createElement("span");
     idx.className = "idx";
     idx.textContent = String(i + 1);
@@ -857,22 +1158,56 @@
     copy.type = "button";
     copy.className = "btn btn-small copy";
     copy.dataset.action = "copy-line";
+    copy.tabIndex = i === 0 ? 0 : -1;
     copy.textContent = "复制 / Copy";
+    copy.setAttribute("aria-label", `复制第 ${i + 1} 行 / Copy line ${i + 1}`);
     li.append(idx, text, conf, copy);
     return li;
   }
 
+  /** The error of a file: a title (what happened to the file), the code's meaning in both
+   * languages, the server's own message (sizes in KB/MB), and the code. */
   function renderError(item) {
     const e = item.error;
     const box = $(".error-message", item.card);
     const title = document.createElement("strong");
-    title.textContent = e.title || "无法识别此文件 / This file was rejected";
-    const msg = document.createElement("span");
-    msg.textContent = e.message;
+    title.className = "error-title";
+    title.textContent = e.title || titleFor(e);
+    const meaning = document.createElement("span");
+    meaning.className = "error-meaning";
+    meaning.textContent = errorText(e.code);
+    const parts = [title, meaning];
+    if (e.message) {
+      const detail = document.createElement("span");
+      detail.className = "error-detail";
+      detail.textContent = humanSizes(e.message);
+      parts.push(detail);
+    }
     const code = document.createElement("code");
-    code.textContent = e.status === null ? ` (${e.code})` : ` (HTTP ${e.status || "—"} · ${e.code})`;
-    box.replaceChildren(title, msg, code);
+    code.textContent = e.status === null ? `${e.code}` : e.status === 0 ? `${e.code}` : `HTTP ${e.status} · ${e.code}`;
+    parts.push(code);
+    box.replaceChildren(...parts);
     box.hidden = false;
+  }
+
+  function titleFor(e) {
+    if (e.status === 0) return "未发送：服务器无法连接，可重试 / Not sent: the server could not be reached; press Start to retry";
+    if (e.status >= 500 || e.status === 408 || e.status === 429) return "服务器未能完成，可重试 / The server did not finish it; press Start to retry";
+    return "无法识别此文件 / This file was rejected";
+  }
+
+  /** "中文 / English" for an error code (the HTTP status for a code nobody mapped). */
+  function errorText(code) {
+    const known = ERROR_TEXT[code];
+    if (known) return `${known[0]} / ${known[1]}`;
+    const status = /^http_(\d+)$/.exec(code || "");
+    return status ? `服务器错误 ${status[1]} / Server error ${status[1]}` : "未知错误 / Unknown error";
+  }
+
+  /** The server's messages count bytes ("the image is 23068672 bytes, over the limit of 20971520
+   * bytes"): shown as KB/MB. */
+  function humanSizes(text) {
+    return String(text).replace(/\b(\d{4,}) bytes\b/g, (_, n) => formatSize(Number(n)));
   }
 
   // ---------------------------------------------------------------- interaction
@@ -943,15 +1278,16 @@
     const n = items.length;
     const done = items.filter((it) => it.state === "done").length;
     const failed = items.filter((it) => it.state === "error").length;
-    const waiting = items.filter((it) => it.state === "pending" || it.state === "cancelled").length;
+    const unsent = items.filter((it) => it.state === "offline" || it.state === "retry").length;
     els.empty.hidden = n > 0;
     els.bulk.hidden = n === 0;
-    els.start.disabled = running || (waiting === 0 && failed === 0);
+    els.start.disabled = running || !items.some(sendable);
     els.clear.disabled = running || n === 0;
     const files = items.some((it) => it.doc)
       ? [`${n} 个文件`, `${n} file${n === 1 ? "" : "s"}`]
       : [`${n} 张图片`, `${n} image${n === 1 ? "" : "s"}`];
-    els.summary.textContent = `${files[0]} · ${done} 完成 · ${failed} 失败 — ${files[1]} · ${done} done · ${failed} failed`;
+    const retry = unsent ? [` · ${unsent} 待重试`, ` · ${unsent} to retry`] : ["", ""];
+    els.summary.textContent = `${files[0]} · ${done} 完成 · ${failed} 失败${retry[0]} — ${files[1]} · ${done} done · ${failed} failed${retry[1]}`;
     for (const b of $$("[data-export-all], #copy-everything")) b.disabled = done === 0;
   }
 
@@ -1092,7 +1428,7 @@
       const p = document.createElement("p");
       p.className = "error-message";
       p.setAttribute("data-testid", "preview-error");
-      p.textContent = `${answer.message} (HTTP ${answer.status} · ${answer.code})`;
+      p.textContent = `${errorText(answer.code)} — ${humanSizes(answer.message)} (HTTP ${answer.status} · ${answer.code})`;
       els.stages.replaceChildren(p);
       return;
     }
@@ -1124,10 +1460,13 @@
     return span;
   }
 
-  function formatBytes(n) {
-    if (n < 1024) return `${n} B`;
-    if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-    return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  /** A size in B, KB or MB (1024-based, as the server's limits: 20 MB is 20 × 1024 × 1024 bytes),
+   * one decimal unless it is whole. */
+  function formatSize(n) {
+    const unit = n < 1024 ? [1, "B"] : n < 1024 * 1024 ? [1024, "KB"] : [1024 * 1024, "MB"];
+    const value = n / unit[0];
+    const shown = Number.isInteger(value) ? String(value) : value.toFixed(1);
+    return `${shown} ${unit[1]}`;
   }
 
   function sleep(ms) {
@@ -1188,6 +1527,11 @@
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) startAll();
   });
   els.start.addEventListener("click", startAll);
+  // Other settings after Done: Start reads those files again with them.
+  els.det.addEventListener("change", refresh);
+  els.preprocess.addEventListener("change", refresh);
+  // The key brings /readyz's configuration: the server's limits.
+  els.apiKey.addEventListener("change", checkServer);
   els.clear.addEventListener("click", clearAll);
   for (const button of $$("[data-export-all]")) {
     button.addEventListener("click", () => exportItems(items, button.dataset.exportAll));
@@ -1201,7 +1545,7 @@
   });
 
   // For tests and power users: the state, read-only.
-  window.cpuocr = { items, addFiles, startAll };
+  window.cpuocr = { items, addFiles, startAll, limits, errorCodes: Object.keys(ERROR_TEXT) };
 
   refresh();
   checkServer();
