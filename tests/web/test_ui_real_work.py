@@ -240,7 +240,9 @@ def test_done_files_are_read_again_with_other_settings(page: Any) -> None:
     assert start.is_disabled()
 
 
-def test_a_documents_pages_appear_as_they_are_read(small_page: Any, small_server: Any) -> None:
+def test_a_documents_pages_appear_as_they_are_read(
+    small_page: Any, small_server: Any, artifacts: Path
+) -> None:
     page = small_page
     count = 40  # long enough that pages are shown while it runs, whatever the machine
     pdf = image_pdf([render_lines([f"第{n}页 进度 {n:03d}"], size=40) for n in range(1, count + 1)])
@@ -272,6 +274,7 @@ def test_a_documents_pages_appear_as_they_are_read(small_page: Any, small_server
         " return img && img.complete && img.naturalWidth > 0; }"
     )
     assert card.get_by_test_id("export-txt").is_disabled()  # only once it is done
+    page.screenshot(path=str(artifacts / "web-ui-pages-filling.png"))
     card.get_by_test_id("job-cancel").click()
     assert _wait_state(page, "long.pdf", ("cancelled", "done")) == "cancelled"
     seen: list[list[Any]] = page.evaluate("window.seen")
@@ -430,6 +433,15 @@ def test_a_phone_sized_screen(browser: Any, ui_server: Any, artifacts: Path) -> 
         assert box["x"] >= 0 and box["x"] + box["width"] <= width
         page.get_by_test_id("toast").wait_for(state="hidden")
         page.screenshot(path=str(artifacts / "web-ui-phone.png"), full_page=True)
+        page.emulate_media(color_scheme="dark")
+        assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
+        # the buttons' colours change with a short transition: the dark panel colour reached
+        page.wait_for_function(
+            "() => getComputedStyle(document.querySelector('.card-actions .btn')).backgroundColor"
+            " === getComputedStyle(document.querySelector('.card')).backgroundColor"
+        )
+        no_sideways_scroll()
+        page.screenshot(path=str(artifacts / "web-ui-phone-dark.png"), full_page=True)
     finally:
         page.context.close()
 
@@ -444,8 +456,8 @@ def test_status_tells_when_the_server_is_gone_and_files_wait_for_it(
     pill = page.get_by_test_id("server-status")
     port = small_server.port
     small_server.stop()
-    # the pill's own check finds it gone
-    page.wait_for_selector("#server-status.pill-bad", timeout=20_000)
+    # the pill's own check finds it gone (its checks, 5 then 10 s apart at first)
+    page.wait_for_selector("#server-status.pill-bad", timeout=30_000)
     assert pill.inner_text() == "服务器无法连接 / Server unreachable"
 
     page.set_input_files(

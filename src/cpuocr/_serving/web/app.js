@@ -16,9 +16,10 @@
   const POLL_FIRST_MS = 300;
   const POLL_MAX_MS = 2000;
   const POLL_OFFLINE_MAX_MS = 10000;
-  // The server's status: a light check every few seconds while it answers; while it does not,
-  // checks backing off from 1 s to 5 s (a request that finds it unreachable starts the back-off).
-  const STATUS_OK_MS = 5000;
+  // The server's status (/readyz): while it answers, checks backing off from 5 s to 30 s (an idle
+  // tab is 2 requests a minute, none while hidden); while it does not, from 1 s to 5 s. A request
+  // that finds the server unreachable says so at once and starts the quick checks.
+  const STATUS_OK_MS = [5000, 10000, 20000, 30000];
   const STATUS_RETRY_MS = [1000, 2000, 4000, 5000];
   // A finished document is marked done once its first pages' images are here; the others come
   // as their thumbnails come into view (a long document's images are never all fetched at once).
@@ -166,6 +167,7 @@
   let serverUp = null; // true / false once known
   let statusTimer = 0;
   let statusMisses = 0;
+  let statusOks = 0;
 
   // ---------------------------------------------------------------- server status
 
@@ -173,6 +175,7 @@
    * next check: every few seconds while the server answers, backing off while it does not. */
   async function checkServer() {
     clearTimeout(statusTimer);
+    if (document.hidden) return; // checked again when the tab is shown
     let res;
     let info;
     try {
@@ -185,6 +188,7 @@
     const wasDown = serverUp === false;
     serverUp = true;
     statusMisses = 0;
+    if (wasDown) statusOks = 0;
     if (info.auth_required && els.apiKeyField.hidden) {
       els.apiKeyField.hidden = false;
       els.apiKey.value = sessionStorage.getItem("cpuocr-api-key") || "";
@@ -213,13 +217,16 @@
       );
     }
     refresh();
-    statusTimer = setTimeout(checkServer, res.ok && info.ready ? STATUS_OK_MS : 2000);
+    const next = STATUS_OK_MS[Math.min(statusOks, STATUS_OK_MS.length - 1)];
+    statusOks = res.ok && info.ready ? statusOks + 1 : 0;
+    statusTimer = setTimeout(checkServer, res.ok && info.ready ? next : 2000);
   }
 
   /** The server did not answer (a status check or any request): say so, check again soon. */
   function serverDown() {
     clearTimeout(statusTimer);
     serverUp = false;
+    statusOks = 0;
     setPill("pill-bad", "服务器无法连接 / Server unreachable");
     els.status.title = "服务器没有响应，正在重试 / The server does not answer; checking again";
     statusTimer = setTimeout(checkServer, STATUS_RETRY_MS[Math.min(statusMisses, STATUS_RETRY_MS.length - 1)]);
@@ -1532,6 +1539,10 @@
   els.preprocess.addEventListener("change", refresh);
   // The key brings /readyz's configuration: the server's limits.
   els.apiKey.addEventListener("change", checkServer);
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) checkServer();
+  });
+  window.addEventListener("online", checkServer);
   els.clear.addEventListener("click", clearAll);
   for (const button of $$("[data-export-all]")) {
     button.addEventListener("click", () => exportItems(items, button.dataset.exportAll));
