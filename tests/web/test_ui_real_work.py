@@ -486,3 +486,36 @@ def test_status_tells_when_the_server_is_gone_and_files_wait_for_it(
     assert _wait_state(page, "later.png", ("done", "error", "offline")) == "done"
     assert card.locator("[data-testid=line] .text").all_inner_texts() == EXPECTED
     assert card.get_by_test_id("error-message").is_hidden()
+
+
+def test_with_an_api_key_the_limits_come_once_the_key_is_typed(
+    browser: Any, tmp_path: Path
+) -> None:
+    """/readyz gives the configuration only with the key: the help text and the checks before
+    upload wait for it, then use the server's limit (and a reload keeps the key for the tab)."""
+    srv = live.LiveServer(
+        tmp_path / "logs", args=["--max-upload-mb", "2"], env={"CPUOCR_API_KEY": live.API_KEY}
+    )
+    srv.start()
+    try:
+        page = _open(browser, srv.url)
+        hint = page.get_by_test_id("limits-hint")
+        assert hint.is_hidden()  # nothing known without the key
+        page.locator("#opt-apikey").fill(live.API_KEY)
+        page.locator("#opt-apikey").press("Tab")  # the key is typed: /readyz again, with it
+        hint.wait_for(state="visible")
+        assert "up to 2 MB" in hint.inner_text() and "最大 2 MB" in hint.inner_text()
+        page.set_input_files(
+            "[data-testid=file-input]",
+            files=[_file("big.png", _noise_png(2 * 1024 * 1024 + 10_000), "image/png")],
+        )
+        text = _card(page, "big.png").get_by_test_id("error-message").inner_text()
+        assert "the server's limit is 2 MB" in text
+        page.reload()
+        page.wait_for_selector("#server-status.pill-ok")
+        page.get_by_test_id("limits-hint").wait_for(state="visible")  # the tab's saved key
+        assert page.locator("#opt-apikey").input_value() == live.API_KEY
+        assert page.posts == []
+        page.context.close()
+    finally:
+        srv.stop()
