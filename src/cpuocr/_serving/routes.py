@@ -314,6 +314,8 @@ async def readyz(
         "max_upload_bytes": cfg.max_upload_bytes,
         "max_pixels": cfg.max_pixels,
         "max_batch_images": cfg.max_batch_images,
+        "max_job_bytes": cfg.max_job_bytes,
+        "max_job_pages": cfg.max_job_pages,
         "auth_required": cfg.api_key is not None,
     }
     return JSONResponse(body, status_code=status_code)
