@@ -152,3 +152,39 @@ def test_a_file_name_that_is_not_utf8_is_kept_and_read_back(tmp_path: Path) -> N
     manifest.compact()
     again = Manifest(tmp_path)
     assert list(again.rows) == [name] and again.rows[name]["input"] == f"in/{name}.jpg"
+
+
+def test_a_page_delivered_twice_counts_once(tmp_path: Path) -> None:
+    """A retried task (Ray re-runs the tasks of a lost actor) may deliver a page again before
+    its document is complete: the document waits for its other pages all the same."""
+    import pikepdf
+
+    from cpuocr import EngineConfig, Page
+    from cpuocr._batch.local import LocalExecutor
+    from cpuocr._batch.runner import Batch
+    from cpuocr._batch.work import PageDone, ReadOptions
+
+    pdf = pikepdf.new()
+    for _ in range(2):
+        pdf.add_blank_page()
+    pdf.save(tmp_path / "two.pdf")
+
+    def page(n: int) -> Page:
+        return Page(n, 100, 100, 72.0, (100.0, 100.0), lines=(), blocks=())
+
+    class Twice(LocalExecutor):
+        def run(self, tasks, skip):  # type: ignore[no-untyped-def]
+            assert [(t.index, t.page) for t in tasks] == [(0, 1), (0, 2)]
+            yield PageDone(0, 1, page(1), None, 0.1)
+            yield PageDone(0, 1, page(1), None, 0.1)  # again
+            yield PageDone(0, 2, page(2), None, 0.1)
+
+    options = ReadOptions()
+    batch = Batch(
+        [str(tmp_path / "two.pdf")], tmp_path / "out", formats=["json"],
+        executor=Twice(EngineConfig(), options, 1), config=EngineConfig(), options=options,
+    )  # fmt: skip
+    rows = list(batch.rows())
+    assert [(r["status"], r["pages"]) for r in rows] == [("ok", 2)]
+    pages = json.loads((tmp_path / "out" / "two.json").read_text(encoding="utf-8"))["pages"]
+    assert [p["number"] for p in pages] == [1, 2]

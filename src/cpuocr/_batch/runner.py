@@ -115,7 +115,7 @@ class _Pending:
     pages: dict[int, Page] = field(default_factory=dict)
     error: tuple[int, str, str] | None = None  # (page, code, message)
     seconds: float = 0.0
-    received: int = 0
+    received: set[int] = field(default_factory=set)  # page numbers in (read, failed, skipped)
 
 
 def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
@@ -242,8 +242,8 @@ class Batch:
         if pending is None or pending.error is None:
             return False
         # The input already failed: count the page as done without reading it.
-        self._count_page(pending)
-        if pending.received == len(pending.numbers):
+        self._count_page(pending, task.page)
+        if len(pending.received) == len(pending.numbers):
             assert self._manifest is not None
             self._ready.append(self._complete(task.index, pending, self._manifest))
         return True
@@ -256,19 +256,21 @@ class Batch:
         pending = self._pending.get(done.index)
         if pending is None:
             return None
+        if done.page in pending.received:  # a page run twice (a retried Ray task): the first
+            return None
         pending.seconds += done.seconds
         if done.error is not None:
             if pending.error is None:
                 pending.error = (done.page, *done.error)
         elif done.result is not None:
             pending.pages[done.page] = done.result
-        self._count_page(pending)
-        if pending.received < len(pending.numbers):
+        self._count_page(pending, done.page)
+        if len(pending.received) < len(pending.numbers):
             return None
         return self._complete(done.index, pending, manifest)
 
-    def _count_page(self, pending: _Pending) -> None:
-        pending.received += 1
+    def _count_page(self, pending: _Pending, page: int) -> None:
+        pending.received.add(page)
         self.progress.pages_done += 1
         self._tell()
 
