@@ -121,11 +121,11 @@ def run_way(way: str, corpus: Path, out: Path) -> tuple[float, int, str]:
 def _threads_main(corpus: str, out: str) -> int:
     """One engine (1 ORT thread per call) shared by two threads: the thread alternative."""
     from cpuocr import EngineConfig
-    from cpuocr._batch.local import LocalExecutor, with_threads
+    from cpuocr._batch.local import LocalExecutor
     from cpuocr._batch.runner import Batch
     from cpuocr._batch.work import PageDone, PageReader, PageTask, ReadOptions
 
-    config = with_threads(EngineConfig.from_env(), 1)
+    config = EngineConfig.from_env().with_threads(1)
     options = ReadOptions()
     reader = PageReader(config, options)
 

@@ -12,7 +12,6 @@ bounded whatever the batch's size. A worker that dies is replaced (see :func:`_r
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import multiprocessing
 import os
@@ -35,10 +34,6 @@ _reader: PageReader | None = None  # the worker process's engine (set by _start_
 def threads_per_worker(workers: int, cores: int | None = None) -> int:
     """ONNX Runtime threads for each of ``workers`` workers sharing the machine's cores."""
     return max(1, (cores or available_cores()) // max(1, workers))
-
-
-def with_threads(config: EngineConfig, threads: int) -> EngineConfig:
-    return dataclasses.replace(config, runtime=dataclasses.replace(config.runtime, threads=threads))
 
 
 class LocalExecutor:
@@ -77,7 +72,7 @@ def run_local(
         finally:
             reader.close()
         return
-    yield from _run_pool(tasks, with_threads(config, threads_per_worker(workers)), options,
+    yield from _run_pool(tasks, config.with_threads(threads_per_worker(workers)), options,
                          workers, skip)  # fmt: skip
 
 

@@ -30,7 +30,6 @@ import numpy as np
 from .._engine.config import EngineConfig
 from .._engine.runtime import available_cores
 from ..errors import ConfigError, ProcessingFailed
-from .local import with_threads
 from .work import PageDone, PageReader, PageTask, Probe, ReadOptions, probe_input
 
 #: Pages per block: small enough that the blocks spread over every actor, large enough that a
@@ -159,7 +158,7 @@ def run_ray(
     if not tasks:
         return
     ray = _start(ray_options)
-    config = with_threads(config, ray_options.cpus_per_actor)
+    config = config.with_threads(ray_options.cpus_per_actor)
     rows = [{"index": t.index, "path": t.path, "page": t.page} for t in tasks]
     blocks = max(1, min(len(rows), -(-len(rows) // PAGES_PER_BLOCK), 100_000))
     blocks = max(blocks, min(len(rows), 4 * ray_options.actors))

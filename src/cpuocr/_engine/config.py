@@ -58,6 +58,10 @@ class EngineConfig:
         if self.max_pixels <= 0:
             raise ConfigError("max_pixels must be positive")
 
+    def with_threads(self, threads: int | None) -> EngineConfig:
+        """This config with ``threads`` ONNX Runtime threads (None: the runtime's choice)."""
+        return dataclasses.replace(self, runtime=dataclasses.replace(self.runtime, threads=threads))
+
     @classmethod
     def from_env(
         cls, environ: Mapping[str, str] | None = None, **overrides: object

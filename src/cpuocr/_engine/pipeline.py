@@ -54,9 +54,7 @@ class OCR:
         if preset is not None:
             cfg = dataclasses.replace(cfg, preset=preset)
         if threads is not None:
-            cfg = dataclasses.replace(
-                cfg, runtime=dataclasses.replace(cfg.runtime, threads=threads)
-            )
+            cfg = cfg.with_threads(threads)
         self.config = cfg
         self.stages = stages if stages is not None else build_stages(cfg)
         self.runtime = self.stages.runtime  # what the models were loaded with

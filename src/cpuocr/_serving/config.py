@@ -185,9 +185,7 @@ class ServeConfig:
             )
         queue_size = self.queue_size if self.queue_size is not None else 2 * slots + 4
         engine = dataclasses.replace(
-            self.engine,
-            max_bytes=self.max_upload_bytes,
-            runtime=dataclasses.replace(self.engine.runtime, threads=threads),
+            self.engine.with_threads(threads), max_bytes=self.max_upload_bytes
         )
         return dataclasses.replace(self, slots=slots, queue_size=queue_size, engine=engine)
 
