@@ -188,3 +188,12 @@ def test_a_page_delivered_twice_counts_once(tmp_path: Path) -> None:
     assert [(r["status"], r["pages"]) for r in rows] == [("ok", 2)]
     pages = json.loads((tmp_path / "out" / "two.json").read_text(encoding="utf-8"))["pages"]
     assert [p["number"] for p in pages] == [1, 2]
+
+
+@pytest.mark.parametrize("pages", ["abc", "0", "5-3", ""])
+def test_a_bad_page_range_stops_the_batch_before_the_start(pages: str) -> None:
+    from cpuocr._batch.work import ReadOptions
+
+    with pytest.raises(ConfigError):
+        ReadOptions(pages=pages)
+    assert ReadOptions(pages="2-4,7").pages == "2-4,7" and ReadOptions(pages="5-").pages == "5-"

@@ -42,6 +42,12 @@ class ReadOptions:
     text_layer: TextLayerMode = "auto"
     max_pages: int = BATCH_MAX_PAGES
 
+    def __post_init__(self) -> None:
+        # A bad page range is the command's mistake, not each input's: refused before the start
+        # (the ranges' own errors), not written into every row of the manifest.
+        if self.pages is not None:
+            parse_pages(self.pages, BATCH_MAX_PAGES)
+
     def identity(self, config: EngineConfig) -> dict[str, Any]:
         """Everything that changes the answer, as plain data: two runs with the same identity
         give the same outputs for the same input (the manifest's ``options``)."""
