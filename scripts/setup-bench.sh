@@ -19,7 +19,7 @@ fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet \
     "rapidocr==3.10.0" "onnxruntime==1.31.1" "faster-paddle==1.0.4"
-"$VENV/bin/python" -m pip install --quiet -e "$ROOT[openvino]"  # cpuocr:openvino too
+"$VENV/bin/python" -m pip install --quiet -e "$ROOT[openvino,bench]"  # cpuocr:openvino, charts
 
 # Tesseract 5 with Simplified Chinese and English data.
 need_apt=0
