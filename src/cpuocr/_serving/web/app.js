@@ -284,6 +284,7 @@
         pageLoads: [],
         observer: null,
         settings: null,
+        zoom: { mode: "auto", scale: 1 },
       };
       item.card = buildCard(item);
       items.push(item);
@@ -356,6 +357,8 @@
       $(".no-preview", card).textContent = PAGES_LATER;
       $("[data-action='preview']", card).hidden = true; // the stages are of one image
     }
+    img.addEventListener("load", () => applyZoom(item));
+    wireViewer(item, card);
     if (item.url) {
       img.src = item.url;
       img.alt = item.name;
@@ -378,7 +381,8 @@
   }
 
   function showNoPreview(card) {
-    $(".image-wrap", card).hidden = true;
+    $(".viewer", card).hidden = true;
+    $(".viewer-bar", card).hidden = true;
     $(".no-preview", card).hidden = false;
   }
 
@@ -386,7 +390,8 @@
     const img = $(".image", card);
     img.src = url;
     img.alt = alt;
-    $(".image-wrap", card).hidden = false;
+    $(".viewer", card).hidden = false;
+    $(".viewer-bar", card).hidden = false;
     $(".no-preview", card).hidden = true;
   }
 
@@ -979,6 +984,7 @@
       p.textContent = "没有找到文字 / No text found";
       list.after(p);
     }
+    applyZoom(item);
   }
 
   // ---------------------------------------------------------------- documents: pages
@@ -1223,14 +1229,202 @@
     return String(text).replace(/\b(\d{4,}) bytes\b/g, (_, n) => formatSize(Number(n)));
   }
 
+  // ---------------------------------------------------------------- viewer: zoom and pan
+
+  // The image is shown at a scale of the answer's pixels (1 = one CSS pixel per pixel read); the
+  // boxes are an SVG over it whose viewBox is those pixels, so they stay on their text at every
+  // scale. Modes: "auto" (the width of the viewer, never enlarged), "width", "page" (fitted again
+  // when the viewer's size changes) and "free" (a scale chosen with the buttons, wheel or pinch).
+  const ZOOM_MIN = 0.05;
+  const ZOOM_MAX = 8;
+  const ZOOM_STEP = 1.25;
+
+  /** The size of what the viewer shows, in the boxes' pixels: the image or page read, or the
+   * image's own size before it is read; null while unknown. */
+  function viewSize(item) {
+    const v = item.result ? view(item) : null;
+    if (v && v.width && v.height) return { w: v.width, h: v.height };
+    const img = $(".image", item.card);
+    return img.naturalWidth ? { w: img.naturalWidth, h: img.naturalHeight } : null;
+  }
+
+  /** The scales that fit the viewer's width, and its whole box (its largest height). */
+  function fitScales(item, size) {
+    const viewer = $(".viewer", item.card);
+    const style = getComputedStyle(viewer);
+    const padX = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+    const padY = parseFloat(style.paddingTop) + parseFloat(style.paddingBottom);
+    const maxH = parseFloat(style.maxHeight) || window.innerHeight * 0.75;
+    const width = Math.max(40, viewer.clientWidth - padX) / size.w;
+    return { width, page: Math.min(width, Math.max(40, maxH - padY) / size.h) };
+  }
+
+  function clampZoom(scale) {
+    return Math.max(ZOOM_MIN, Math.min(ZOOM_MAX, scale));
+  }
+
+  /** Size the image (and so its boxes) for the item's zoom. */
+  function applyZoom(item) {
+    const card = item.card;
+    const size = viewSize(item);
+    const viewer = $(".viewer", card);
+    if (!size || viewer.hidden) return;
+    const z = item.zoom;
+    if (z.mode !== "free") {
+      const fit = fitScales(item, size);
+      z.scale = z.mode === "width" ? fit.width : z.mode === "page" ? fit.page : Math.min(1, fit.width);
+    }
+    z.scale = clampZoom(z.scale);
+    const wrap = $(".image-wrap", card);
+    wrap.style.width = `${size.w * z.scale}px`;
+    wrap.style.height = `${size.h * z.scale}px`;
+    card.dataset.scale = String(z.scale);
+    $(".zoom-label", card).textContent = `${Math.round(z.scale * 100)}%`;
+    $("[data-zoom='width']", card).setAttribute("aria-pressed", String(z.mode === "width"));
+    $("[data-zoom='page']", card).setAttribute("aria-pressed", String(z.mode === "page"));
+    $("[data-zoom='out']", card).disabled = z.scale <= ZOOM_MIN;
+    $("[data-zoom='in']", card).disabled = z.scale >= ZOOM_MAX;
+    const pannable = viewer.scrollWidth > viewer.clientWidth + 1 || viewer.scrollHeight > viewer.clientHeight + 1;
+    viewer.classList.toggle("pannable", pannable);
+  }
+
+  /** Zoom to ``scale``, keeping the point of the image under (clientX, clientY) where it is (the
+   * viewer's centre when no point is given). */
+  function zoomAt(item, scale, clientX, clientY) {
+    const viewer = $(".viewer", item.card);
+    const wrap = $(".image-wrap", item.card);
+    const box = viewer.getBoundingClientRect();
+    const x = clientX === undefined ? box.left + viewer.clientWidth / 2 : clientX;
+    const y = clientY === undefined ? box.top + viewer.clientHeight / 2 : clientY;
+    const before = wrap.getBoundingClientRect();
+    const fx = before.width ? (x - before.left) / before.width : 0.5;
+    const fy = before.height ? (y - before.top) / before.height : 0.5;
+    item.zoom = { mode: "free", scale: clampZoom(scale) };
+    applyZoom(item);
+    const after = wrap.getBoundingClientRect();
+    viewer.scrollLeft += after.left + fx * after.width - x;
+    viewer.scrollTop += after.top + fy * after.height - y;
+  }
+
+  function zoomButton(item, which) {
+    if (which === "in") zoomAt(item, item.zoom.scale * ZOOM_STEP);
+    else if (which === "out") zoomAt(item, item.zoom.scale / ZOOM_STEP);
+    else {
+      item.zoom = { mode: which, scale: item.zoom.scale };
+      applyZoom(item);
+    }
+  }
+
+  /** Ctrl+wheel (a touchpad's pinch) zooms at the pointer; the wheel alone scrolls; a mouse
+   * drags the image around; two fingers pinch; + - 0 on the focused viewer. */
+  function wireViewer(item, card) {
+    const viewer = $(".viewer", card);
+    viewer.addEventListener(
+      "wheel",
+      (e) => {
+        if (!e.ctrlKey && !e.metaKey) return;
+        e.preventDefault();
+        const delta = e.deltaY * (e.deltaMode === 1 ? 16 : 1);
+        zoomAt(item, item.zoom.scale * Math.exp(-delta * 0.002), e.clientX, e.clientY);
+      },
+      { passive: false },
+    );
+    const pointers = new Map();
+    let drag = null;
+    let pinch = null;
+    let moved = false;
+    viewer.addEventListener("pointerdown", (e) => {
+      pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
+      if (e.pointerType === "mouse" && e.button === 0) {
+        drag = { x: e.clientX, y: e.clientY, left: viewer.scrollLeft, top: viewer.scrollTop, id: e.pointerId };
+        moved = false;
+      } else if (pointers.size === 2) {
+        const [a, b] = [...pointers.values()];
+        pinch = { dist: Math.hypot(a.x - b.x, a.y - b.y) || 1, scale: item.zoom.scale };
+      }
+    });
+    viewer.addEventListener("pointermove", (e) => {
+      if (pointers.has(e.pointerId)) pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
+      if (pinch && pointers.size === 2) {
+        const [a, b] = [...pointers.values()];
+        const dist = Math.hypot(a.x - b.x, a.y - b.y);
+        zoomAt(item, (pinch.scale * dist) / pinch.dist, (a.x + b.x) / 2, (a.y + b.y) / 2);
+        return;
+      }
+      if (!drag || drag.id !== e.pointerId) return;
+      const dx = e.clientX - drag.x;
+      const dy = e.clientY - drag.y;
+      if (!moved && Math.hypot(dx, dy) < 4) return;
+      if (!moved) {
+        moved = true;
+        viewer.setPointerCapture(e.pointerId);
+        viewer.classList.add("panning");
+      }
+      viewer.scrollLeft = drag.left - dx;
+      viewer.scrollTop = drag.top - dy;
+    });
+    const end = (e) => {
+      pointers.delete(e.pointerId);
+      if (pointers.size < 2) pinch = null;
+      if (drag && drag.id === e.pointerId) {
+        drag = null;
+        viewer.classList.remove("panning");
+      }
+    };
+    viewer.addEventListener("pointerup", end);
+    viewer.addEventListener("pointercancel", end);
+    // a drag is not a click: it does not select the box it started on
+    viewer.addEventListener(
+      "click",
+      (e) => {
+        if (moved) {
+          e.stopPropagation();
+          moved = false;
+        }
+      },
+      true,
+    );
+    viewer.addEventListener("keydown", (e) => {
+      if (e.target !== viewer || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.key === "+" || e.key === "=") zoomButton(item, "in");
+      else if (e.key === "-" || e.key === "_") zoomButton(item, "out");
+      else if (e.key === "0") zoomButton(item, "width");
+      else return;
+      e.preventDefault();
+    });
+    let lastWidth = 0;
+    new ResizeObserver(() => {
+      if (viewer.clientWidth === lastWidth) return;
+      lastWidth = viewer.clientWidth;
+      if (item.zoom.mode !== "free") applyZoom(item);
+    }).observe(viewer);
+  }
+
+  /** Scroll the viewer (never the page) so that box ``index`` is in sight. */
+  function revealBox(item, index) {
+    const viewer = $(".viewer", item.card);
+    const poly = $(`polygon[data-index="${index}"]`, item.card);
+    if (!poly || viewer.hidden) return;
+    const box = poly.getBoundingClientRect();
+    const port = viewer.getBoundingClientRect();
+    const margin = 24;
+    if (box.left < port.left + margin || box.right > port.left + viewer.clientWidth - margin) {
+      viewer.scrollLeft += box.left + box.width / 2 - (port.left + viewer.clientWidth / 2);
+    }
+    if (box.top < port.top + margin || box.bottom > port.top + viewer.clientHeight - margin) {
+      viewer.scrollTop += box.top + box.height / 2 - (port.top + viewer.clientHeight / 2);
+    }
+  }
+
   // ---------------------------------------------------------------- interaction
 
   function onCardClick(item, event) {
     const target = event.target;
-    const actionEl = target.closest("[data-action], [data-export], [data-download]");
+    const actionEl = target.closest("[data-action], [data-export], [data-download], [data-zoom]");
     if (actionEl) {
       const action = actionEl.dataset.action;
-      if (actionEl.dataset.export) exportItems([item], actionEl.dataset.export);
+      if (actionEl.dataset.zoom) zoomButton(item, actionEl.dataset.zoom);
+      else if (actionEl.dataset.export) exportItems([item], actionEl.dataset.export);
       else if (actionEl.dataset.download) downloadResult(item, actionEl.dataset.download, actionEl);
       else if (action === "job-cancel") cancelJob(item);
       else if (action === "copy-all") copyText(allText([item]), "已复制全部 / Copied all lines");
@@ -1266,6 +1460,7 @@
     for (const el of $$(`[data-index="${index}"]`, card)) el.classList.add("active");
     const li = $(`.line[data-index="${index}"]`, card);
     if (scrollLine && li) li.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    else revealBox(item, index); // a line chosen in the list: its box brought into the viewer
   }
 
   function removeItem(item) {

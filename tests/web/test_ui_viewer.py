@@ -1,0 +1,147 @@
+"""The Web UI's viewer and reading aids (issue 15, second pass), in a real headless Chromium
+against a real server: zoom (buttons, Ctrl+wheel, fit width / page) and pan (drag, scroll) with
+the boxes on their text at every zoom, a tall page no longer capped at 640 px, and search in the
+recognised text that filters the lines and highlights their boxes."""
+
+from __future__ import annotations
+
+import importlib
+import io
+from pathlib import Path
+from typing import Any
+
+from rendering import render_lines
+
+live = importlib.import_module("cpuocr_tests_live_server")  # loaded by tests/conftest.py
+
+PNG = "image/png"
+
+
+def _tall_page() -> bytes:
+    """A page taller than the old 640 px cap: the receipt's lines with wide gaps."""
+    img = render_lines(list(live.RECEIPT_PAGE_LINES), size=30, spacing=3.0, width=760)
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    assert img.height > 1400
+    return out.getvalue()
+
+
+def _boxes_on_image(card: Any) -> None:
+    """Each box's rectangle on the screen is where its points fall on the image at the viewer's
+    scale (within 1.5 px), and the image is the answer's size times that scale."""
+    found = card.evaluate(
+        """card => {
+            const scale = Number(card.dataset.scale);
+            const img = card.querySelector('img.image').getBoundingClientRect();
+            const vb = card.querySelector('[data-testid=overlay]').viewBox.baseVal;
+            const boxes = [...card.querySelectorAll('[data-testid=overlay] polygon')].map(p => {
+                const pts = p.getAttribute('points').trim().split(/\\s+/)
+                    .map(xy => xy.split(',').map(Number));
+                const xs = pts.map(q => q[0]), ys = pts.map(q => q[1]);
+                const r = p.getBoundingClientRect();
+                return {
+                    got: [r.left, r.top, r.right, r.bottom],
+                    want: [img.left + Math.min(...xs) * scale, img.top + Math.min(...ys) * scale,
+                           img.left + Math.max(...xs) * scale, img.top + Math.max(...ys) * scale],
+                };
+            });
+            return {scale, img: [img.width, img.height], vb: [vb.width, vb.height], boxes};
+        }"""
+    )
+    scale = found["scale"]
+    assert abs(found["img"][0] - found["vb"][0] * scale) < 1.5, found
+    assert abs(found["img"][1] - found["vb"][1] * scale) < 1.5, found
+    assert found["boxes"]
+    for box in found["boxes"]:
+        for got, want in zip(box["got"], box["want"], strict=True):
+            assert abs(got - want) < 1.5, (scale, box)
+
+
+def test_zoom_and_pan_keep_the_boxes_on_their_text(ui: Any, artifacts: Path) -> None:
+    page = ui.open()
+    ui.upload(page, ("tall.png", _tall_page(), PNG))
+    page.get_by_test_id("start").click()
+    card = ui.done(page, "tall.png")
+    viewer = card.get_by_test_id("viewer")
+    image = card.locator("img.image")
+
+    # the first view: the viewer's width, no longer capped at 640 px tall
+    width = float(card.get_attribute("data-scale"))
+    assert 0.5 < width <= 1
+    assert image.bounding_box()["height"] > 640
+    _boxes_on_image(card)
+
+    # the buttons: + zooms in (the label says by how much), boxes still on their text
+    card.get_by_test_id("zoom-in").click()
+    card.get_by_test_id("zoom-in").click()
+    zoomed = float(card.get_attribute("data-scale"))
+    assert abs(zoomed - width * 1.25 * 1.25) < 1e-6
+    assert card.get_by_test_id("zoom-label").inner_text() == f"{round(zoomed * 100)}%"
+    _boxes_on_image(card)
+
+    # pan: a drag moves the image under the pointer; the wheel alone scrolls it
+    viewer.scroll_into_view_if_needed()
+    box = viewer.bounding_box()
+    before = viewer.evaluate("v => [v.scrollLeft, v.scrollTop]")
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 - 80, box["y"] + box["height"] / 2 - 60, steps=5)
+    page.mouse.up()
+    after = viewer.evaluate("v => [v.scrollLeft, v.scrollTop]")
+    assert after[0] - before[0] > 60 and after[1] - before[1] > 40, (before, after)
+    page.mouse.wheel(0, 200)
+    page.wait_for_function(f"v => v.scrollTop > {after[1] + 100}", arg=viewer.element_handle())
+    _boxes_on_image(card)
+
+    # Ctrl+wheel (a touchpad's pinch) zooms at the pointer: the point under it stays there
+    page.mouse.move(box["x"] + 200, box["y"] + 150)
+    spot = card.evaluate(
+        """(card, [x, y]) => { const r = card.querySelector('img.image').getBoundingClientRect();
+            return [(x - r.left) / r.width, (y - r.top) / r.height]; }""",
+        [box["x"] + 200, box["y"] + 150],
+    )
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -300)
+    page.keyboard.up("Control")
+    page.wait_for_function(
+        "([c, z]) => Number(c.dataset.scale) > z * 1.3", arg=[card.element_handle(), zoomed]
+    )
+    still = card.evaluate(
+        """(card, [x, y]) => { const r = card.querySelector('img.image').getBoundingClientRect();
+            return [(x - r.left) / r.width, (y - r.top) / r.height]; }""",
+        [box["x"] + 200, box["y"] + 150],
+    )
+    assert abs(still[0] - spot[0]) < 0.01 and abs(still[1] - spot[1]) < 0.01, (spot, still)
+    _boxes_on_image(card)
+
+    # fit page: the whole image in the viewer; fit width: the viewer's width
+    card.get_by_test_id("fit-page").click()
+    assert card.get_by_test_id("fit-page").get_attribute("aria-pressed") == "true"
+    img, port = image.bounding_box(), viewer.bounding_box()
+    assert img["height"] <= port["height"] and img["width"] <= port["width"]
+    _boxes_on_image(card)
+    card.get_by_test_id("fit-width").click()
+    img = image.bounding_box()
+    inner = viewer.evaluate("v => v.clientWidth - 24")  # the viewer's padding: 12 px a side
+    assert abs(img["width"] - inner) < 1.5, (img, inner)
+    _boxes_on_image(card)
+
+    # the keyboard on the focused viewer: - zooms out
+    scale = float(card.get_attribute("data-scale"))
+    viewer.focus()
+    page.keyboard.press("-")
+    assert abs(float(card.get_attribute("data-scale")) - scale / 1.25) < 1e-6
+
+    # a line chosen in the list brings its box into the viewer
+    card.get_by_test_id("zoom-in").click()
+    card.get_by_test_id("zoom-in").click()
+    card.get_by_test_id("zoom-in").click()
+    last = card.get_by_test_id("line").last
+    last.click()
+    inside = card.evaluate(
+        """card => { const v = card.querySelector('.viewer').getBoundingClientRect();
+            const p = card.querySelector('polygon.active').getBoundingClientRect();
+            return p.top >= v.top && p.bottom <= v.bottom; }"""
+    )
+    assert inside
+    page.screenshot(path=str(artifacts / "web-ui-viewer.png"))
