@@ -39,16 +39,18 @@ ReaderFactory = Callable[[str], Reader]
 
 
 class CpuocrReader:
-    """The product engine. Spec: ``cpuocr[:PRESET[:PREPROCESS]]``, e.g. ``cpuocr:fast:none``."""
+    """The product engine. Spec: ``cpuocr[:PRESET[:PREPROCESS[:DEVICE]]]``, e.g.
+    ``cpuocr:fast:none`` or ``cpuocr:fp32::cuda`` (the engine's preprocessing, on the GPU)."""
 
     def __init__(self, options: str, threads: int | None = None) -> None:
         from cpuocr import OCR  # the engine is imported only in the worker that runs it
 
-        preset, _, preprocess = options.partition(":")
+        preset, _, rest = options.partition(":")
+        preprocess, _, device = rest.partition(":")
         self.preset = preset or "default"
         self.preprocess = preprocess or None
-        self.name = "cpuocr:" + self.preset + (f":{preprocess}" if preprocess else "")
-        self._ocr = OCR(preset=self.preset, threads=threads)
+        self.name = "cpuocr:" + options if options else "cpuocr:default"
+        self._ocr = OCR(preset=self.preset, threads=threads, device=device or None)
 
     def info(self) -> dict[str, str]:
         from cpuocr import __version__
@@ -60,6 +62,8 @@ class CpuocrReader:
             engine = f"OpenVINO, {threads} inference threads, precision hint {runtime.precision}"
         else:
             engine = f"ONNX Runtime intra-op {threads}, inter-op 1"
+        if self._ocr.device != "cpu":
+            engine = f"ONNX Runtime CUDA provider on {self._ocr.device}"
         return {
             "version": __version__,
             "threads": engine,

@@ -29,6 +29,7 @@ def batch_parser() -> argparse.ArgumentParser:
     from .._documents.reader import TEXT_LAYER_MODES
     from .._engine.models import PRESETS
     from .._engine.preprocess import MODES
+    from .._engine.runtime import DEVICE_HELP
     from .._writers import FORMATS
 
     p = argparse.ArgumentParser(
@@ -65,6 +66,7 @@ def batch_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--preset", choices=sorted(PRESETS), default=None, help="model preset")
     p.add_argument("--preprocess", choices=MODES, default=None, help="preprocessing mode")
+    p.add_argument("--device", default=None, help=DEVICE_HELP + " (not with --ray yet)")
     p.add_argument("--no-det", action="store_true", help="read each image as one text line")
     p.add_argument("--pages", default=None, help="pages of each document, e.g. 1-3,7")
     p.add_argument("--dpi", type=float, default=None, help="render resolution of PDF pages")
@@ -100,7 +102,13 @@ def run_batch_command(argv: Sequence[str]) -> int:
         raise ConfigError("--workers must be at least 1")
     if args.actors < 1 or args.cpus_per_actor < 1:
         raise ConfigError("--actors and --cpus-per-actor must be at least 1")
-    config = EngineConfig.from_env(preset=args.preset, preprocess=args.preprocess)
+    config = EngineConfig.from_env(
+        preset=args.preset, preprocess=args.preprocess, device=args.device
+    )
+    if config.on_gpu and args.ray is not None:
+        raise ConfigError(
+            "--device cuda with --ray is not supported yet: Ray's actors reserve no GPU"
+        )
     try:
         model_files(config)
     except ModelNotFound as exc:

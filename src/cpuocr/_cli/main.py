@@ -44,6 +44,7 @@ def _ocr_parser() -> argparse.ArgumentParser:
     from .._documents.reader import TEXT_LAYER_MODES
     from .._engine.models import PRESETS
     from .._engine.preprocess import MODES
+    from .._engine.runtime import DEVICE_HELP
     from .._writers import FORMATS
 
     commands = "\n".join(f"  cpuocr {name:<7} {what}" for name, what in SUBCOMMANDS.items())
@@ -69,6 +70,7 @@ def _ocr_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=sorted(PRESETS), default=None, help="model preset")
     p.add_argument("--preprocess", choices=MODES, default=None, help="preprocessing mode")
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads")
+    p.add_argument("--device", default=None, help=DEVICE_HELP)
     docs = p.add_argument_group("documents (PDF, multi-page TIFF) and output formats")
     docs.add_argument("--pages", default=None, help="pages to read, e.g. 1-3,7 (default: all)")
     docs.add_argument("--dpi", type=float, default=None, help="render resolution of PDF pages")
@@ -171,7 +173,10 @@ def _run_ocr(argv: Sequence[str]) -> int:
     try:
         ocr = OCR(
             config=EngineConfig.from_env(
-                preset=args.preset, preprocess=args.preprocess, threads=args.threads
+                preset=args.preset,
+                preprocess=args.preprocess,
+                threads=args.threads,
+                device=args.device,
             )
         )
     except ModelNotFound as exc:

@@ -2,7 +2,8 @@
 
 :meth:`EngineConfig.from_env` is the only code that reads the engine's variables
 (:data:`PRESET_ENV`, :data:`PREPROCESS_ENV`, :data:`THREADS_ENV`, :data:`MAX_PIXELS_ENV`,
-:data:`MODEL_DIR_ENV`); every door (the command line, the service) builds its config through it.
+:data:`MODEL_DIR_ENV`, :data:`DEVICE_ENV`); every door (the command line, the service) builds
+its config through it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ PREPROCESS_ENV = "CPUOCR_PREPROCESS"
 THREADS_ENV = "CPUOCR_THREADS"  # RuntimeConfig.threads
 MAX_PIXELS_ENV = "CPUOCR_MAX_PIXELS"
 MODEL_DIR_ENV = "CPUOCR_MODEL_DIR"
+DEVICE_ENV = "CPUOCR_DEVICE"  # RuntimeConfig.device: cpu | cuda | cuda:N
 
 
 @dataclass(frozen=True)
@@ -62,14 +64,20 @@ class EngineConfig:
         """This config with ``threads`` ONNX Runtime threads (None: the runtime's choice)."""
         return dataclasses.replace(self, runtime=dataclasses.replace(self.runtime, threads=threads))
 
+    @property
+    def on_gpu(self) -> bool:
+        """Whether the models are asked to run on a GPU (``runtime.device`` is not "cpu")."""
+        return self.runtime.device != "cpu"
+
     @classmethod
     def from_env(
         cls, environ: Mapping[str, str] | None = None, **overrides: object
     ) -> EngineConfig:
         """The configuration from ``CPUOCR_PRESET``, ``CPUOCR_PREPROCESS``, ``CPUOCR_THREADS``,
-        ``CPUOCR_MAX_PIXELS`` and ``CPUOCR_MODEL_DIR`` (of ``environ``, else ``os.environ``; a
-        variable set to blanks counts as unset) over the defaults, and explicit ``overrides``
-        (fields of this class, or ``threads`` for ``runtime.threads``; None: not given) over both.
+        ``CPUOCR_MAX_PIXELS``, ``CPUOCR_MODEL_DIR`` and ``CPUOCR_DEVICE`` (of ``environ``, else
+        ``os.environ``; a variable set to blanks counts as unset) over the defaults, and explicit
+        ``overrides`` (fields of this class, or ``threads`` / ``device`` for ``runtime.threads``
+        / ``runtime.device``; None: not given) over both.
         """
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
@@ -83,15 +91,22 @@ class EngineConfig:
         model_dir = _env_text(env, MODEL_DIR_ENV)
         if model_dir is not None:
             values["model_dir"] = Path(model_dir).expanduser()
+        runtime_values: dict[str, object] = {}
         env_threads = _env_int(env, THREADS_ENV)
         if env_threads is not None:
-            values["runtime"] = RuntimeConfig(threads=env_threads)
+            runtime_values["threads"] = env_threads
+        env_device = _env_text(env, DEVICE_ENV)
+        if env_device is not None:
+            runtime_values["device"] = env_device
         values.update({k: v for k, v in overrides.items() if v is not None})
-        threads = values.pop("threads", None)
-        if threads is not None:
+        for key in ("threads", "device"):
+            value = values.pop(key, None)
+            if value is not None:
+                runtime_values[key] = value
+        if runtime_values:
             runtime = values.get("runtime", RuntimeConfig())
-            assert isinstance(runtime, RuntimeConfig) and isinstance(threads, int)
-            values["runtime"] = dataclasses.replace(runtime, threads=threads)
+            assert isinstance(runtime, RuntimeConfig)
+            values["runtime"] = dataclasses.replace(runtime, **runtime_values)  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
 
 

@@ -50,8 +50,14 @@ def model_files(config: EngineConfig) -> ModelFiles:
     spec = model_store.get_preset(config.preset)
     directory = config.model_dir
 
+    on_gpu = config.on_gpu
+
     def resolve(custom: Path | None, file: model_store.ModelFile) -> Path:
-        return custom if custom is not None else model_store.locate(file, directory)
+        if custom is not None:
+            return custom
+        if on_gpu:  # int8 operators have no CUDA kernels: the GPU gets the fp32 file
+            file = model_store.FLOAT_TWINS.get(file.name, file)
+        return model_store.locate(file, directory)
 
     cls = (
         model_store.locate(spec.cls, directory) if spec.cls is not None and config.use_cls else None
@@ -83,11 +89,11 @@ def build_recognizer(config: EngineConfig, files: ModelFiles | None = None) -> T
     """On ONNX Runtime, recognition runs its batches side by side, one intra-op thread each
     (measured faster than intra-op threads on its small tensors), so the weights are loaded a
     second time as a one-thread session; detection keeps intra-op threads. OpenVINO spreads one
-    batch over the cores well and gets no side-by-side pool."""
+    batch over the cores well, and a GPU takes one batch at a time: neither gets the pool."""
     files = files or model_files(config)
     runtime = runtime_config(config)
     threads = runtime.intra_op_threads()
-    side_by_side = threads > 1 and runtime.backend == "onnxruntime"
+    side_by_side = threads > 1 and runtime.backend == "onnxruntime" and runtime.device == "cpu"
     single = dataclasses.replace(runtime, threads=1)
     return TextRecognizer(
         load_model(files.rec, runtime),

@@ -106,6 +106,14 @@ MODEL_FILES: dict[str, ModelFile] = {
     )
 }
 
+#: The fp32 file each int8 file was quantised from. ONNX Runtime's CUDA provider has no kernels
+#: for the int8 operators (they would run on the CPU, with copies each way), so an engine on a
+#: GPU loads these instead.
+FLOAT_TWINS: dict[str, ModelFile] = {
+    "PP-OCRv6_det_small.int8.onnx": MODEL_FILES["PP-OCRv6_det_small.onnx"],
+    "PP-OCRv6_rec_small.int8.onnx": MODEL_FILES["PP-OCRv6_rec_small.onnx"],
+}
+
 PRESETS: dict[str, Preset] = {
     "default": Preset(
         "default",

@@ -47,6 +47,7 @@ class OCR:
         preset: str | None = None,
         *,
         threads: int | None = None,
+        device: str | None = None,
         config: EngineConfig | None = None,
         stages: Stages | None = None,
     ) -> None:
@@ -55,12 +56,20 @@ class OCR:
             cfg = dataclasses.replace(cfg, preset=preset)
         if threads is not None:
             cfg = cfg.with_threads(threads)
+        if device is not None:
+            cfg = dataclasses.replace(cfg, runtime=dataclasses.replace(cfg.runtime, device=device))
         self.config = cfg
         self.stages = stages if stages is not None else build_stages(cfg)
         self.runtime = self.stages.runtime  # what the models were loaded with
         self.detector = self.stages.detector
         self.recognizer = self.stages.recognizer
         self.classifier = self.stages.classifier
+
+    @property
+    def device(self) -> str:
+        """Where the recogniser runs: "cpu", or the "cuda[:N]" asked for when the GPU took it
+        (a device the GPU could not take falls back to "cpu", with a warning)."""
+        return self.recognizer.model.device
 
     def close(self) -> None:
         """Stop the engine's threads; calls after it still work, one batch at a time."""

@@ -3,11 +3,14 @@ asked for), behind one small interface — ``run``, ``input_shape``, ``metadata`
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
+import logging
 import math
 import os
 import queue
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,6 +19,8 @@ import numpy as np
 import onnxruntime as ort
 
 from ..errors import ConfigError, ModelNotFound
+
+log = logging.getLogger("cpuocr")
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,13 @@ class RuntimeConfig:
     # CPU's bf16 units where it has them (AMX, AVX512-BF16) and in fp32 where it has not.
     backend: str | None = None
     precision: str | None = None
+    # cpu | cuda | cuda:N (ONNX Runtime's CUDA provider, from the cpuocr[gpu] extra). Where the
+    # CUDA provider or the GPU is missing, the models run on the CPU and say why (a warning).
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        cuda_device_id(self.device)  # refuse a bad name when the config is made
+        object.__setattr__(self, "device", self.device.strip().lower())
 
     def intra_op_threads(self) -> int:
         if self.threads is not None and self.threads > 0:
@@ -154,6 +166,70 @@ _OPT_LEVELS = {
 
 BACKENDS = ("onnxruntime", "openvino")
 PRECISIONS = ("fp32", "bf16")
+CUDA = "CUDAExecutionProvider"
+DEVICE_HELP = (
+    "where the models run: cpu (default), or cuda / cuda:N with the cpuocr[gpu] extra "
+    "(without a usable GPU: the CPU, with a warning)"
+)
+GPU_INSTALL = (
+    'pip uninstall -y onnxruntime onnxruntime-gpu && pip install "cpuocr[gpu]" '
+    "(the GPU build replaces the CPU one; both install the same onnxruntime module)"
+)
+
+
+def cuda_device_id(device: str) -> int | None:
+    """The CUDA device number ``device`` names ("cuda" is 0), None for "cpu"; ConfigError for
+    anything else."""
+    name = device.strip().lower()
+    if name == "cpu":
+        return None
+    if name == "cuda":
+        return 0
+    head, _, number = name.partition(":")
+    if head == "cuda" and number.isdigit():
+        return int(number)
+    raise ConfigError(f"unknown device {device!r}; valid: cpu, cuda, cuda:N (N: the GPU's number)")
+
+
+@functools.cache
+def _say_once(message: str) -> None:
+    log.warning("%s", message)
+
+
+@functools.cache
+def _load_cuda_libraries() -> None:
+    """Load CUDA's and cuDNN's libraries from the NVIDIA wheels the ``gpu`` extra installs (the
+    CUDA provider has no search path of its own for them); once per process. ONNX Runtime prints
+    what it could not load: to standard error here, so that standard output stays the answer."""
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:  # pragma: no cover - an onnxruntime without it
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        preload()
+
+
+def _providers(config: RuntimeConfig) -> list[Any]:
+    """ONNX Runtime's providers for ``config.device``: the CUDA provider first where it is asked
+    for and this onnxruntime build has it, the CPU always (ops CUDA lacks run there)."""
+    device_id = cuda_device_id(config.device)
+    if device_id is None:
+        return ["CPUExecutionProvider"]
+    if CUDA not in ort.get_available_providers():
+        _say_once(
+            f"cpuocr: device {config.device!r} asked for, but this onnxruntime "
+            f"({ort.__version__}) has no CUDA provider: running on the CPU. For the GPU: "
+            + GPU_INSTALL
+        )
+        return ["CPUExecutionProvider"]
+    _load_cuda_libraries()
+    cuda_options = {
+        "device_id": device_id,
+        # Text lines come in many widths: an exhaustive cuDNN search per new shape would cost
+        # more than it saves; the heuristic picks at once.
+        "cudnn_conv_algo_search": "HEURISTIC",
+        "arena_extend_strategy": "kSameAsRequested",
+    }
+    return [(CUDA, cuda_options), "CPUExecutionProvider"]
 
 
 class Model(Protocol):
@@ -166,6 +242,7 @@ class Model(Protocol):
     # OpenVINO plans each new input shape on first sight (tens of ms), so there it pays to
     # keep the set of shapes small and let its shape cache hit.
     shape_step: int
+    device: str  # where it runs: "cpu", or the "cuda[:N]" asked for when the GPU took it
 
     def run(self, batch: np.ndarray) -> np.ndarray: ...
 
@@ -173,6 +250,10 @@ class Model(Protocol):
 def load_model(path: Path, config: RuntimeConfig) -> Model:
     """Load ``path`` on the runtime ``config.backend`` names."""
     if config.backend == "openvino":
+        if cuda_device_id(config.device) is not None:
+            raise ConfigError(
+                f"device {config.device!r} needs backend 'onnxruntime' (OpenVINO runs on the CPU)"
+            )
         return OpenVinoModel(path, config)
     if config.backend in ("onnxruntime", None):
         return OnnxModel(path, config)
@@ -195,9 +276,20 @@ class OnnxModel:
         opts.enable_cpu_mem_arena = config.memory_arena
         opts.log_severity_level = 3
         self.path = path
-        self.session = ort.InferenceSession(
-            str(path), sess_options=opts, providers=["CPUExecutionProvider"]
-        )
+        providers = _providers(config)
+        self.session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+        # Where the CUDA provider is built in but cannot start (no GPU, no driver, CUDA or cuDNN
+        # libraries missing), ONNX Runtime builds the session on the CPU: say so.
+        self.device = "cpu"
+        if len(providers) > 1:
+            if self.session.get_providers()[0] == CUDA:
+                self.device = config.device
+            else:
+                _say_once(
+                    f"cpuocr: device {config.device!r} asked for, but ONNX Runtime's CUDA provider"
+                    " could not start (no GPU or driver, or the CUDA 13 / cuDNN 9 libraries are"
+                    " missing; ONNX Runtime's log above says which): running on the CPU"
+                )
         self.input_name = self.session.get_inputs()[0].name
         self.input_shape = list(self.session.get_inputs()[0].shape)
         self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
@@ -217,6 +309,7 @@ class OpenVinoModel:
     infer request from a pool (a request is not safe to share) and returns it afterwards."""
 
     shape_step = 32
+    device = "cpu"
 
     def __init__(self, path: Path, config: RuntimeConfig) -> None:
         if not path.is_file():

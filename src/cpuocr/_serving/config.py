@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._engine.config import MAX_PIXELS_ENV, PRESET_ENV, THREADS_ENV, EngineConfig
-from .._engine.runtime import available_cores
+from .._engine.config import DEVICE_ENV, MAX_PIXELS_ENV, PRESET_ENV, THREADS_ENV, EngineConfig
+from .._engine.runtime import DEVICE_HELP, available_cores
 from ..errors import ConfigError
 from .redis_client import check_url
 
@@ -115,6 +115,11 @@ class ServeConfig:
     @property
     def preset(self) -> str:
         return self.engine.preset
+
+    @property
+    def device(self) -> str:
+        """Where each slot's models run: cpu, cuda or cuda:N."""
+        return self.engine.runtime.device
 
     @property
     def threads(self) -> int | None:
@@ -359,6 +364,7 @@ SETTINGS: tuple[Setting, ...] = (
             "concurrent inferences per worker (default: derived from the cores)"),
     Setting("threads", "--threads", THREADS_ENV, _int,
             "ONNX Runtime threads per slot (default: cores / slots)", engine=True),
+    Setting("device", "--device", DEVICE_ENV, _str, DEVICE_HELP, engine=True),
     Setting("queue_size", "--queue-size", "CPUOCR_QUEUE_SIZE", _int,
             "requests that may wait for a slot before new ones get 503 (default: 2 x slots + 4)"),
     Setting("max_upload_bytes", "--max-upload-mb", "CPUOCR_MAX_UPLOAD_MB", _mb_to_bytes,
