@@ -145,3 +145,56 @@ def test_zoom_and_pan_keep_the_boxes_on_their_text(ui: Any, artifacts: Path) -> 
     )
     assert inside
     page.screenshot(path=str(artifacts / "web-ui-viewer.png"))
+
+
+def test_search_filters_the_lines_and_lights_their_boxes(ui: Any, artifacts: Path) -> None:
+    page = ui.open()
+    ui.upload(page, ("receipt.png", live.receipt_page_png(), PNG))
+    page.get_by_test_id("start").click()
+    card = ui.done(page, "receipt.png")
+    lines = card.get_by_test_id("line")
+    texts = lines.locator(".text").all_inner_texts()
+    wanted = [i for i, t in enumerate(texts) if "total" in t.lower()]
+    assert len(wanted) >= 2, texts  # "Subtotal" and "Total"
+    search = card.get_by_test_id("line-search")
+    search.fill("TOTAL")  # any case
+
+    # only the matching lines are listed, the match marked in each
+    shown = card.locator("[data-testid=line]:not([hidden])")
+    assert shown.count() == len(wanted)
+    assert [int(i) for i in shown.evaluate_all("els => els.map(e => e.dataset.index)")] == wanted
+    marks = shown.locator("mark").all_inner_texts()
+    assert len(marks) == len(wanted) and all(m.lower() == "total" for m in marks), marks
+    assert card.get_by_test_id("search-count").inner_text().endswith(f"{len(wanted)} matches")
+    # their boxes lit on the image, the others faded
+    lit = card.locator("[data-testid=overlay] polygon.match")
+    assert [int(i) for i in lit.evaluate_all("els => els.map(e => e.dataset.index)")] == wanted
+    faded = card.locator("[data-testid=overlay] polygon:not(.match)").first
+    assert float(faded.evaluate("el => getComputedStyle(el).opacity")) < 0.5
+    page.screenshot(path=str(artifacts / "web-ui-search.png"))
+
+    # Enter: the next match selected (its line and box), around to the first again
+    active = "[data-testid=overlay] polygon.active"
+    for k in [*range(len(wanted)), 0]:
+        search.press("Enter")
+        assert card.locator(active).get_attribute("data-index") == str(wanted[k])
+        assert card.locator("[data-testid=line].active").get_attribute("data-index") == str(
+            wanted[k]
+        )
+    search.press("Shift+Enter")
+    assert card.locator(active).get_attribute("data-index") == str(wanted[-1])
+
+    # the arrows in the list go along the matches only
+    shown.first.focus()
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.dataset.index") == str(wanted[1])
+
+    # nothing found says so; Escape shows every line again
+    search.fill("zzzz")
+    assert card.locator("[data-testid=line]:not([hidden])").count() == 0
+    assert "No match" in card.get_by_test_id("search-count").inner_text()
+    search.press("Escape")
+    assert search.input_value() == ""
+    assert card.locator("[data-testid=line]:not([hidden])").count() == len(texts)
+    assert card.locator("[data-testid=overlay] polygon.match").count() == 0
+    assert card.locator("mark").count() == 0

@@ -359,6 +359,9 @@
     }
     img.addEventListener("load", () => applyZoom(item));
     wireViewer(item, card);
+    const search = $(".line-search", card);
+    search.addEventListener("input", () => applySearch(item));
+    search.addEventListener("keydown", (event) => searchKey(item, event));
     if (item.url) {
       img.src = item.url;
       img.alt = item.name;
@@ -984,7 +987,94 @@
       p.textContent = "没有找到文字 / No text found";
       list.after(p);
     }
+    $(".lines-tools", card).hidden = !r.lines.length;
     applyZoom(item);
+    applySearch(item);
+  }
+
+  // ---------------------------------------------------------------- search in the text
+
+  /** Filter the lines to those holding the search box's text (any case), mark it in them and
+   * light their boxes on the image; the others' boxes fade. An empty box shows every line. */
+  function applySearch(item) {
+    const card = item.card;
+    const query = $(".line-search", card).value.trim().toLowerCase();
+    const v = item.result ? view(item) : null;
+    const lines = v ? v.lines : [];
+    const matches = [];
+    for (const li of $$(".line", card)) {
+      const i = Number(li.dataset.index);
+      const text = lines[i] ? lines[i].text : "";
+      const hit = Boolean(query) && text.toLowerCase().includes(query);
+      if (hit) matches.push(i);
+      li.hidden = Boolean(query) && !hit;
+      li.classList.toggle("match", hit);
+      if (!li.classList.contains("editing")) paintText($(".text", li), text, hit ? query : "");
+    }
+    for (const poly of $$(".overlay polygon", card)) {
+      poly.classList.toggle("match", matches.includes(Number(poly.dataset.index)));
+    }
+    $(".overlay", card).classList.toggle("searching", Boolean(query));
+    item.matches = matches;
+    item.matchAt = -1;
+    // the list's tab stop on a line that is shown
+    const stop = $('.line[tabindex="0"]', card);
+    if (stop && stop.hidden && matches.length) focusLine(item, matches[0], false);
+    const count = $(".search-count", card);
+    if (!query) count.textContent = "";
+    else if (!matches.length) count.textContent = "无匹配 / No match";
+    else count.textContent = `${matches.length} 处 / ${matches.length} match${matches.length === 1 ? "" : "es"}`;
+  }
+
+  /** ``text`` in ``span``, each (case-insensitive) occurrence of ``query`` in a <mark>. */
+  function paintText(span, text, query) {
+    if (!query) {
+      span.textContent = text;
+      return;
+    }
+    const parts = [];
+    const lower = text.toLowerCase();
+    let at = 0;
+    for (let i = lower.indexOf(query); i >= 0; i = lower.indexOf(query, at)) {
+      if (i > at) parts.push(document.createTextNode(text.slice(at, i)));
+      const mark = document.createElement("mark");
+      mark.textContent = text.slice(i, i + query.length);
+      parts.push(mark);
+      at = i + query.length;
+    }
+    if (at < text.length) parts.push(document.createTextNode(text.slice(at)));
+    span.replaceChildren(...parts);
+  }
+
+  /** Enter in the search box: the next match (Shift+Enter: the one before) selected, its line
+   * and its box brought into sight; Escape empties the box. */
+  function searchKey(item, event) {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      event.target.value = "";
+      applySearch(item);
+      return;
+    }
+    if (event.key !== "Enter" || !item.matches || !item.matches.length) return;
+    event.preventDefault();
+    const n = item.matches.length;
+    const at = item.matchAt;
+    item.matchAt = event.shiftKey ? (at <= 0 ? n - 1 : at - 1) : (at + 1) % n;
+    const index = item.matches[item.matchAt];
+    setActive(item, index, false, true);
+    const li = $(`.line[data-index="${index}"]`, item.card);
+    if (li) scrollListTo(li);
+    $(".search-count", item.card).textContent = `第 ${item.matchAt + 1} / ${n} 处 — match ${item.matchAt + 1} of ${n}`;
+  }
+
+  /** Scroll the lines list (not the page) to show ``li``. */
+  function scrollListTo(li) {
+    const list = li.parentElement;
+    const top = li.offsetTop - list.offsetTop;
+    if (top < list.scrollTop) list.scrollTop = top - 6;
+    else if (top + li.offsetHeight > list.scrollTop + list.clientHeight) {
+      list.scrollTop = top + li.offsetHeight - list.clientHeight + 6;
+    }
   }
 
   // ---------------------------------------------------------------- documents: pages
@@ -1124,16 +1214,19 @@
    * so a card of 461 lines is two tab stops, not 922. */
   function lineKey(item, li, event) {
     const index = Number(li.dataset.index);
-    const count = $$(".line", item.card).length;
     if (event.key === "Enter" || event.key === " ") {
       event.preventDefault();
       setActive(item, index);
       return;
     }
-    const to = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: count - 1, PageDown: index + 10, PageUp: index - 10 }[event.key];
-    if (to === undefined) return;
+    // along the lines shown (a search hides the others)
+    const shown = $$(".line", item.card).filter((el) => !el.hidden).map((el) => Number(el.dataset.index));
+    const at = Math.max(0, shown.indexOf(index));
+    const count = shown.length;
+    const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: count - 1, PageDown: at + 10, PageUp: at - 10 }[event.key];
+    if (to === undefined || !count) return;
     event.preventDefault();
-    focusLine(item, Math.max(0, Math.min(count - 1, to)));
+    focusLine(item, shown[Math.max(0, Math.min(count - 1, to))]);
   }
 
   /** Make line ``index`` the list's tab stop (and focus it, unless ``focus`` is false). */
@@ -1452,11 +1545,11 @@
     for (const el of $$(`[data-index="${hit.dataset.index}"]`, item.card)) el.classList.toggle("hover", on);
   }
 
-  function setActive(item, index, scrollLine = false) {
+  function setActive(item, index, scrollLine = false, keep = false) {
     const card = item.card;
     const already = $(`.line.active[data-index="${index}"]`, card);
     for (const el of $$(".active", card)) el.classList.remove("active");
-    if (already) return; // a second click clears the highlight
+    if (already && !keep) return; // a second click clears the highlight
     for (const el of $$(`[data-index="${index}"]`, card)) el.classList.add("active");
     const li = $(`.line[data-index="${index}"]`, card);
     if (scrollLine && li) li.scrollIntoView({ block: "nearest", behavior: "smooth" });
