@@ -151,6 +151,8 @@
     stages: $("#preview-stages"),
     previewCaption: $("#preview-caption"),
     toast: $("#toast"),
+    history: $("#history"),
+    historyList: $("#history-list"),
   };
 
   // A document item (PDF / TIFF) also has `doc: true`, `page` (the index of the page shown),
@@ -265,32 +267,37 @@
 
   // ---------------------------------------------------------------- adding files
 
+  /** A new item for ``file``, its card added to the page. */
+  function newItem(file) {
+    const item = {
+      id: nextId++,
+      file,
+      name: file.name || `image-${nextId}`,
+      doc: isDocumentFile(file),
+      url: file.size && (file.type.startsWith("image/") || file.type === "") ? URL.createObjectURL(file) : null,
+      state: "pending",
+      result: null,
+      error: null,
+      card: null,
+      page: 0,
+      pageUrls: [],
+      job: null,
+      pageLoads: [],
+      observer: null,
+      settings: null,
+      zoom: { mode: "auto", scale: 1 },
+      historyKey: null, // its entry in the history (IndexedDB), once saved
+      noFile: false, // opened from the history without its file: it cannot be read again
+    };
+    item.card = buildCard(item);
+    items.push(item);
+    els.results.appendChild(item.card);
+    return item;
+  }
+
   function addFiles(fileList) {
     const files = Array.from(fileList || []);
-    for (const file of files) {
-      const item = {
-        id: nextId++,
-        file,
-        name: file.name || `image-${nextId}`,
-        doc: isDocumentFile(file),
-        url: file.type.startsWith("image/") || file.type === "" ? URL.createObjectURL(file) : null,
-        state: "pending",
-        result: null,
-        error: null,
-        card: null,
-        page: 0,
-        pageUrls: [],
-        job: null,
-        pageLoads: [],
-        observer: null,
-        settings: null,
-        zoom: { mode: "auto", scale: 1 },
-      };
-      item.card = buildCard(item);
-      items.push(item);
-      els.results.appendChild(item.card);
-      refuseHere(item);
-    }
+    for (const file of files) refuseHere(newItem(file));
     if (files.length) {
       toast(`已添加 ${files.length} 个文件 / Added ${files.length} file${files.length > 1 ? "s" : ""}`);
     }
@@ -416,6 +423,7 @@
   /** A file to send on Start: not sent yet, not sent for want of a server, cancelled, or done
    * with other settings than those chosen now (a re-run). Never one refused for what it is. */
   function sendable(item) {
+    if (item.noFile) return false;
     if (SENDABLE.includes(item.state)) return true;
     if (item.state !== "done" || !item.settings) return false;
     const now = currentSettings();
@@ -478,6 +486,7 @@
       item.settings = settings;
       setState(item, "done");
       renderResult(item);
+      saveHistory(item);
     } else {
       item.error = answer;
       setState(item, failedState(answer));
@@ -780,6 +789,7 @@
     showJob(item, job);
     $(".download-group", item.card).hidden = false;
     setState(item, "done");
+    saveHistory(item);
     if (!item.result.pages.length) {
       $(".no-preview", item.card).textContent = "没有页面 / No pages";
       showNoPreview(item.card);
@@ -1509,6 +1519,188 @@
     }
   }
 
+  // ---------------------------------------------------------------- history (IndexedDB)
+
+  // Each result read is kept in this browser (IndexedDB: nothing leaves it), with its image when
+  // that is small enough, so that it survives a reload; the newest HISTORY.max results within
+  // HISTORY.bytes are kept, the oldest dropped. A document's page images are not kept: they come
+  // from its job on the server as long as the server keeps it.
+  const HISTORY = { max: 50, bytes: 50 * 1024 * 1024, fileMax: 10 * 1024 * 1024 };
+  const HISTORY_STORE = "results";
+  let historyDb = null;
+
+  function openHistoryDb() {
+    if (!historyDb) {
+      historyDb = new Promise((resolve) => {
+        let req;
+        try {
+          req = indexedDB.open("cpuocr-history", 1);
+        } catch {
+          resolve(null); // no IndexedDB (a private window of some browsers): no history
+          return;
+        }
+        req.onupgradeneeded = () => req.result.createObjectStore(HISTORY_STORE, { keyPath: "key", autoIncrement: true });
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => resolve(null);
+        req.onblocked = () => resolve(null);
+      });
+    }
+    return historyDb;
+  }
+
+  /** Run ``work(store)`` in one transaction; the result of the request it returns (null when
+   * there is no history or the transaction failed). */
+  async function historyTx(mode, work) {
+    const db = await openHistoryDb();
+    if (!db) return null;
+    return new Promise((resolve) => {
+      let out = null;
+      let tx;
+      try {
+        tx = db.transaction(HISTORY_STORE, mode);
+        const req = work(tx.objectStore(HISTORY_STORE));
+        if (req) req.onsuccess = () => (out = req.result);
+      } catch {
+        resolve(null);
+        return;
+      }
+      tx.oncomplete = () => resolve(out);
+      tx.onerror = () => resolve(null);
+      tx.onabort = () => resolve(null);
+    });
+  }
+
+  async function historyEntries() {
+    const all = (await historyTx("readonly", (store) => store.getAll())) || [];
+    return all.sort((a, b) => b.time - a.time); // newest first
+  }
+
+  /** Keep ``item``'s result (again, after a correction) in the history. */
+  async function saveHistory(item) {
+    if (!item.result) return;
+    const keepFile = !item.doc && !item.noFile && item.file.size <= HISTORY.fileMax;
+    const entry = {
+      name: item.name,
+      time: item.savedAt || Date.now(),
+      type: item.file.type,
+      size: item.file.size,
+      doc: item.doc,
+      settings: item.settings,
+      result: item.result,
+      file: keepFile ? item.file : null,
+      bytes: (keepFile ? item.file.size : 0) + 2 * JSON.stringify(item.result).length,
+    };
+    item.savedAt = entry.time;
+    if (item.historyKey !== null) entry.key = item.historyKey;
+    const key = await historyTx("readwrite", (store) => store.put(entry));
+    if (key !== null) item.historyKey = key;
+    await pruneHistory();
+    renderHistory();
+  }
+
+  /** Drop the oldest entries past HISTORY.max or HISTORY.bytes. */
+  async function pruneHistory() {
+    const entries = await historyEntries();
+    let bytes = 0;
+    const drop = entries.filter((entry, i) => {
+      bytes += entry.bytes || 0;
+      return i >= HISTORY.max || (i > 0 && bytes > HISTORY.bytes);
+    });
+    if (!drop.length) return;
+    await historyTx("readwrite", (store) => {
+      for (const entry of drop) store.delete(entry.key);
+    });
+    for (const item of items) if (drop.some((e) => e.key === item.historyKey)) item.historyKey = null;
+  }
+
+  async function renderHistory() {
+    const entries = await historyEntries();
+    const panel = els.history;
+    const first = panel.dataset.rendered !== "yes";
+    panel.dataset.rendered = "yes";
+    panel.hidden = !entries.length;
+    $("#history-count").textContent = `(${entries.length})`;
+    // a page opened with results kept from before shows them at once
+    if (first && entries.length && !items.length) panel.open = true;
+    const rows = entries.map((entry) => {
+      const li = document.createElement("li");
+      li.className = "history-entry";
+      li.setAttribute("data-testid", "history-entry");
+      const open = document.createElement("button");
+      open.type = "button";
+      open.className = "history-open";
+      open.dataset.key = String(entry.key);
+      const name = document.createElement("strong");
+      name.textContent = entry.name;
+      const meta = document.createElement("span");
+      meta.className = "muted";
+      const r = entry.result;
+      const amount = isDocument(r)
+        ? `${r.pages.length} 页 / pages`
+        : `${r.lines.length} 行 / line${r.lines.length === 1 ? "" : "s"}`;
+      meta.textContent = `${new Date(entry.time).toLocaleString()} · ${amount}`;
+      open.append(name, meta);
+      open.addEventListener("click", () => openFromHistory(entry.key));
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "btn btn-icon btn-small";
+      remove.textContent = "×";
+      remove.title = `从历史中删除 ${entry.name} / Remove ${entry.name} from the history`;
+      remove.setAttribute("aria-label", remove.title);
+      remove.addEventListener("click", async () => {
+        await historyTx("readwrite", (store) => store.delete(entry.key));
+        for (const item of items) if (item.historyKey === entry.key) item.historyKey = null;
+        renderHistory();
+      });
+      li.append(open, remove);
+      return li;
+    });
+    els.historyList.replaceChildren(...rows);
+  }
+
+  /** Show a kept result as a card (the one already shown, if it is). */
+  async function openFromHistory(key) {
+    const shown = items.find((it) => it.historyKey === key);
+    if (shown) {
+      shown.card.scrollIntoView({ block: "start", behavior: "smooth" });
+      return;
+    }
+    const entry = await historyTx("readonly", (store) => store.get(key));
+    if (!entry) {
+      renderHistory();
+      return;
+    }
+    const file = entry.file || new File([], entry.name, { type: entry.type });
+    const item = newItem(file);
+    item.name = entry.name;
+    item.noFile = !entry.file;
+    item.historyKey = entry.key;
+    item.savedAt = entry.time;
+    item.settings = entry.settings;
+    item.result = entry.result;
+    if (isDocument(entry.result) && entry.result.job) {
+      item.job = { id: entry.result.job, state: "done", ended: true }; // its page images, while kept
+    }
+    if (item.noFile) {
+      showNoPreview(item.card);
+      $(".no-preview", item.card).textContent = "图像未保存在历史中 / The image is not kept in the history";
+      $("[data-action='preview']", item.card).hidden = true;
+    }
+    $(".file-meta", item.card).textContent =
+      `${formatSize(entry.size)} · 来自历史 ${new Date(entry.time).toLocaleString()} / from the history`;
+    setState(item, "done");
+    renderResult(item);
+    refresh();
+    item.card.scrollIntoView({ block: "start", behavior: "smooth" });
+  }
+
+  async function clearHistory() {
+    await historyTx("readwrite", (store) => store.clear());
+    for (const item of items) item.historyKey = null;
+    renderHistory();
+    toast("历史已清除 / History cleared");
+  }
+
   // ---------------------------------------------------------------- interaction
 
   function onCardClick(item, event) {
@@ -1850,8 +2042,11 @@
   });
 
   // For tests and power users: the state, read-only.
-  window.cpuocr = { items, addFiles, startAll, limits, errorCodes: Object.keys(ERROR_TEXT) };
+  window.cpuocr = { items, addFiles, startAll, limits, errorCodes: Object.keys(ERROR_TEXT), history: HISTORY };
+
+  $("#history-clear").addEventListener("click", clearHistory);
 
   refresh();
   checkServer();
+  renderHistory();
 })();
