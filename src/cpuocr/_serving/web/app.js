@@ -152,6 +152,9 @@
     previewCaption: $("#preview-caption"),
     toast: $("#toast"),
     history: $("#history"),
+    progress: $("#progress"),
+    progressBar: $("#progress-bar"),
+    progressLabel: $("#progress-label"),
     historyList: $("#history-list"),
   };
 
@@ -164,6 +167,13 @@
   let nextId = 1;
   let pasteCount = 0;
   let running = false;
+  // The run Start began: its files, until each has finished (documents: their jobs ended).
+  let batch = null;
+  const BASE_TITLE = document.title;
+  // The results as full cards or a compact list (one row a file): the user's choice, kept;
+  // without one, a list from LIST_FROM files on.
+  const LIST_FROM = 6;
+  let chosenView = localStorage.getItem("cpuocr-view");
   // The server's limits from /readyz (with the API key when one is set); null until known.
   const limits = { maxUpload: null, maxPixels: null, maxBatch: null, maxJob: null };
   let serverUp = null; // true / false once known
@@ -441,6 +451,8 @@
       return;
     }
     running = true;
+    batch = { todo, ended: false };
+    for (const item of todo) if (item.state === "done") setState(item, "pending"); // read again
     refresh();
     const queue = todo.slice();
     const jobs = []; // documents: submitted, then followed without holding a worker
@@ -459,6 +471,8 @@
     running = false;
     refresh();
     if (jobs.length) await Promise.all(jobs);
+    batch.ended = true;
+    refresh();
     const failed = todo.filter((it) => it.state === "error").length;
     const cancelled = todo.filter((it) => it.state === "cancelled").length;
     const unsent = todo.filter((it) => it.state === "offline" || it.state === "retry").length;
@@ -1371,7 +1385,7 @@
     const card = item.card;
     const size = viewSize(item);
     const viewer = $(".viewer", card);
-    if (!size || viewer.hidden) return;
+    if (!size || viewer.hidden || !viewer.clientWidth) return; // not shown (a list's closed row)
     const z = item.zoom;
     if (z.mode !== "free") {
       const fit = fitScales(item, size);
@@ -1717,6 +1731,7 @@
       else if (action === "page") selectPage(item, Number(actionEl.dataset.page));
       else if (action === "page-prev") selectPage(item, item.page - 1);
       else if (action === "page-next") selectPage(item, item.page + 1);
+      else if (action === "expand") expandCard(item, !item.card.classList.contains("expanded"));
       else if (actionEl.dataset.action === "remove") removeItem(item);
       else if (actionEl.dataset.action === "preview") openPreview(item);
       else if (actionEl.dataset.action === "copy-line") {
@@ -1782,6 +1797,47 @@
     const retry = unsent ? [` · ${unsent} 待重试`, ` · ${unsent} to retry`] : ["", ""];
     els.summary.textContent = `${files[0]} · ${done} 完成 · ${failed} 失败${retry[0]} — ${files[1]} · ${done} done · ${failed} failed${retry[1]}`;
     for (const b of $$("[data-export-all], #copy-everything")) b.disabled = done === 0;
+    showView();
+    showProgress();
+  }
+
+  /** The run's overall progress: a bar pinned under the top bar, and "(done/total)" before the
+   * tab's title while it runs (the title as it was once it has ended). */
+  function showProgress() {
+    const shown = batch ? batch.todo.filter((it) => items.includes(it)) : [];
+    els.progress.hidden = !shown.length;
+    if (!shown.length) {
+      document.title = BASE_TITLE;
+      return;
+    }
+    const total = shown.length;
+    const finished = shown.filter((it) => it.state !== "pending" && it.state !== "working").length;
+    const failed = shown.filter((it) => it.state === "error").length;
+    const ended = batch.ended || finished === total;
+    els.progress.dataset.state = ended ? "done" : "running";
+    $(".progress-fill", els.progress).style.width = `${Math.round((100 * finished) / total)}%`;
+    els.progressBar.setAttribute("aria-valuemax", String(total));
+    els.progressBar.setAttribute("aria-valuenow", String(finished));
+    const fail = failed ? [`，${failed} 个失败`, `, ${failed} failed`] : ["", ""];
+    els.progressLabel.textContent = ended
+      ? `全部完成 ${finished} / ${total}${fail[0]} — all ${total} finished${fail[1]}`
+      : `识别中 ${finished} / ${total}${fail[0]} — ${finished} of ${total} finished${fail[1]}`;
+    document.title = ended ? BASE_TITLE : `(${finished}/${total}) ${BASE_TITLE}`;
+  }
+
+  /** Cards or a compact list (the user's choice; a list from LIST_FROM files on). */
+  function showView() {
+    const mode = chosenView || (items.length >= LIST_FROM ? "list" : "cards");
+    els.results.dataset.view = mode;
+    for (const b of $$("[data-view]")) b.setAttribute("aria-pressed", String(b.dataset.view === mode));
+  }
+
+  function expandCard(item, open) {
+    item.card.classList.toggle("expanded", open);
+    const button = $("[data-action='expand']", item.card);
+    button.setAttribute("aria-expanded", String(open));
+    button.textContent = open ? "收起 / Close" : "展开 / Open";
+    if (open) applyZoom(item);
   }
 
   // ---------------------------------------------------------------- copy & export
@@ -2045,6 +2101,19 @@
   window.cpuocr = { items, addFiles, startAll, limits, errorCodes: Object.keys(ERROR_TEXT), history: HISTORY };
 
   $("#history-clear").addEventListener("click", clearHistory);
+  for (const button of $$("[data-view]")) {
+    button.addEventListener("click", () => {
+      chosenView = button.dataset.view;
+      localStorage.setItem("cpuocr-view", chosenView);
+      showView();
+      for (const item of items) applyZoom(item);
+    });
+  }
+  // the progress bar sticks just under the top bar, whatever its height
+  const topbar = $(".topbar");
+  new ResizeObserver(() => {
+    document.documentElement.style.setProperty("--topbar-h", `${topbar.offsetHeight}px`);
+  }).observe(topbar);
 
   refresh();
   checkServer();
