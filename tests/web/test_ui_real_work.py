@@ -314,11 +314,11 @@ def test_lines_by_keyboard_and_dark_mode(
     lines = card.locator("[data-testid=line]")
     count = lines.count()
     assert count >= 10
-    # the list is one tab stop (and the Copy of its line), not two per line
+    # the list is one tab stop (and the Copy and Edit of its line), not three per line
     stops = card.locator("[data-testid=lines]").evaluate(
         "el => [...el.querySelectorAll('*')].filter(e => e.tabIndex >= 0).length"
     )
-    assert stops == 2
+    assert stops == 3
     lines.nth(0).focus()
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
@@ -333,12 +333,15 @@ def test_lines_by_keyboard_and_dark_mode(
     assert "active" in (polygons.nth(2).get_attribute("class") or "")
     page.keyboard.press("End")
     assert page.evaluate("document.activeElement.dataset.index") == str(count - 1)
-    # Tab: the line's Copy, then out of the list
+    # Tab: the line's Copy, its Edit, then out of the list
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.dataset.action") == "copy-line"
     page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.action") == "edit-line"
+    page.keyboard.press("Tab")
     assert page.evaluate("!document.activeElement.closest('[data-testid=lines]')")
     # and Shift+Tab back into the list lands on the line last used
+    page.keyboard.press("Shift+Tab")
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Shift+Tab")
     assert page.evaluate("document.activeElement.dataset.index") == str(count - 1)

@@ -392,6 +392,10 @@
     card.addEventListener("mouseover", (event) => onHover(item, event, true));
     card.addEventListener("mouseout", (event) => onHover(item, event, false));
     card.addEventListener("keydown", (event) => onCardKey(item, event));
+    card.addEventListener("dblclick", (event) => {
+      const li = event.target.closest(".line");
+      if (li && event.target.closest(".text")) startEdit(item, Number(li.dataset.index));
+    });
     card.addEventListener("focusin", (event) => {
       // a line focused by a click or a tap becomes the list's tab stop
       const li = event.target.closest && event.target.closest(".line");
@@ -1022,7 +1026,7 @@
    * light their boxes on the image; the others' boxes fade. An empty box shows every line. */
   function applySearch(item) {
     const card = item.card;
-    const query = $(".line-search", card).value.trim().toLowerCase();
+    const query = searchQuery(item);
     const v = item.result ? view(item) : null;
     const lines = v ? v.lines : [];
     const matches = [];
@@ -1243,6 +1247,11 @@
       setActive(item, index);
       return;
     }
+    if (event.key === "F2") {
+      event.preventDefault();
+      startEdit(item, index);
+      return;
+    }
     // along the lines shown (a search hides the others)
     const shown = $$(".line", item.card).filter((el) => !el.hidden).map((el) => Number(el.dataset.index));
     const at = Math.max(0, shown.indexOf(index));
@@ -1256,11 +1265,11 @@
   /** Make line ``index`` the list's tab stop (and focus it, unless ``focus`` is false). */
   function focusLine(item, index, focus = true) {
     const list = $(".lines", item.card);
-    for (const el of $$('.line[tabindex="0"], .line .copy[tabindex="0"]', list)) el.tabIndex = -1;
+    for (const el of $$('.line[tabindex="0"], .line .btn[tabindex="0"]', list)) el.tabIndex = -1;
     const li = $(`.line[data-index="${index}"]`, list);
     if (!li) return;
     li.tabIndex = 0;
-    $(".copy", li).tabIndex = 0;
+    for (const button of $$(".btn", li)) button.tabIndex = 0;
     if (focus) li.focus();
   }
 
@@ -1297,7 +1306,16 @@
     copy.tabIndex = i === 0 ? 0 : -1;
     copy.textContent = "复制 / Copy";
     copy.setAttribute("aria-label", `复制第 ${i + 1} 行 / Copy line ${i + 1}`);
-    li.append(idx, text, conf, copy);
+    const edit = document.createElement("button");
+    edit.type = "button";
+    edit.className = "btn btn-small edit";
+    edit.dataset.action = "edit-line";
+    edit.tabIndex = i === 0 ? 0 : -1;
+    edit.textContent = "修改 / Edit";
+    edit.title = "修改这一行的文字（F2 或双击）/ Correct this line's text (F2 or double-click)";
+    edit.setAttribute("aria-label", `修改第 ${i + 1} 行 / Edit line ${i + 1}`);
+    li.append(idx, text, conf, copy, edit);
+    markCorrected(li, line);
     return li;
   }
 
@@ -1734,6 +1752,7 @@
       else if (action === "expand") expandCard(item, !item.card.classList.contains("expanded"));
       else if (actionEl.dataset.action === "remove") removeItem(item);
       else if (actionEl.dataset.action === "preview") openPreview(item);
+      else if (action === "edit-line") startEdit(item, Number(actionEl.closest(".line").dataset.index));
       else if (actionEl.dataset.action === "copy-line") {
         const li = actionEl.closest(".line");
         const line = view(item).lines[Number(li.dataset.index)];
@@ -1742,8 +1761,77 @@
       }
       return;
     }
+    if (target.closest(".line-edit")) return; // a click in the line being corrected
     const hit = target.closest(".line, polygon");
     if (hit && hit.dataset.index !== undefined) setActive(item, Number(hit.dataset.index), hit.tagName !== "LI");
+  }
+
+  // ---------------------------------------------------------------- correcting a line
+
+  /** Correct line ``index`` in place (its Edit button, F2, a double-click on its text): Enter or
+   * leaving the field keeps the text, Escape gives up. Copy and every export use the corrected
+   * text; the JSON export keeps the recognised one as the line's "original"; the history too. */
+  function startEdit(item, index) {
+    const li = $(`.line[data-index="${index}"]`, item.card);
+    const line = item.result && view(item).lines[index];
+    if (!li || !line || li.classList.contains("editing")) return;
+    const span = $(".text", li);
+    const input = document.createElement("input");
+    input.type = "text";
+    input.className = "line-edit";
+    input.setAttribute("data-testid", "line-edit");
+    input.value = line.text;
+    input.spellcheck = false;
+    input.setAttribute("aria-label", `第 ${index + 1} 行的文字（Enter 保存，Esc 取消）/ Line ${index + 1}'s text (Enter keeps, Esc cancels)`);
+    li.classList.add("editing");
+    span.replaceChildren(input);
+    input.focus();
+    input.select();
+    let finished = false;
+    const finish = (keep) => {
+      if (finished) return;
+      finished = true;
+      li.classList.remove("editing");
+      if (keep) correctLine(item, index, input.value.trim());
+      paintText(span, line.text, searchQuery(item));
+      markCorrected(li, line);
+    };
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === "Escape") {
+        event.preventDefault();
+        finish(event.key === "Enter");
+        li.focus(); // back on the line, for the keyboard
+      }
+      event.stopPropagation(); // the line's own keys are not for the field
+    });
+    input.addEventListener("blur", () => finish(true));
+  }
+
+  function correctLine(item, index, text) {
+    const v = view(item);
+    const line = v.lines[index];
+    if (!text || text === line.text) return;
+    if (line.original === undefined) line.original = line.text;
+    line.text = text;
+    v.text[index] = text;
+    if (line.original === text) delete line.original; // back as it was read
+    const title = $(`polygon[data-index="${index}"] title`, item.card);
+    if (title) title.textContent = text;
+    applySearch(item);
+    saveHistory(item);
+    toast("已修改 / Corrected");
+  }
+
+  /** A corrected line is marked, the recognised text in its tooltip. */
+  function markCorrected(li, line) {
+    const corrected = line.original !== undefined;
+    li.classList.toggle("corrected", corrected);
+    if (corrected) li.title = `已修改，识别结果是：${line.original} / Corrected; read as: ${line.original}`;
+    else li.removeAttribute("title");
+  }
+
+  function searchQuery(item) {
+    return $(".line-search", item.card).value.trim().toLowerCase();
   }
 
   function onHover(item, event, on) {
@@ -1805,8 +1893,8 @@
    * tab's title while it runs (the title as it was once it has ended). */
   function showProgress() {
     const shown = batch ? batch.todo.filter((it) => items.includes(it)) : [];
-    els.progress.hidden = !shown.length;
-    if (!shown.length) {
+    els.progress.hidden = shown.length < 2; // one file: its own card says how it goes
+    if (shown.length < 2) {
       document.title = BASE_TITLE;
       return;
     }

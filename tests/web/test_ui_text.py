@@ -1,0 +1,77 @@
+"""The Web UI's recognised text (issue 15, second pass): a line corrected in place before copy
+and export (and kept so in the history), a lines view and a paragraphs view, and plain words
+where the page was cryptic (the server pill, the Detect-lines hint, one name for Markdown)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+live = importlib.import_module("cpuocr_tests_live_server")  # loaded by tests/conftest.py
+
+PNG = "image/png"
+EXPECTED = list(live.RECEIPT_LINES)
+
+
+def _export(page: Any, card: Any, fmt: str) -> str:
+    with page.expect_download() as info:
+        card.get_by_test_id(f"export-{fmt}").click()
+    return Path(info.value.path()).read_text(encoding="utf-8")
+
+
+def test_a_line_corrected_in_place_is_copied_exported_and_kept(ui: Any, artifacts: Path) -> None:
+    page = ui.open()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    ui.upload(page, ("invoice.png", live.receipt_png(), PNG))
+    page.get_by_test_id("start").click()
+    card = ui.done(page, "invoice.png")
+    lines = card.get_by_test_id("line")
+
+    # a double-click on the text: a field with the text; Enter keeps the correction
+    lines.nth(0).locator(".text").dblclick()
+    field = card.get_by_test_id("line-edit")
+    assert field.input_value() == EXPECTED[0]
+    field.fill("发票号码 87654321")
+    field.press("Enter")
+    assert card.get_by_test_id("line-edit").count() == 0
+    assert lines.nth(0).locator(".text").inner_text().startswith("发票号码 87654321")
+    assert "corrected" in (lines.nth(0).get_attribute("class") or "")
+    assert EXPECTED[0] in (lines.nth(0).get_attribute("title") or "")  # what was read
+    assert page.evaluate("document.activeElement.dataset.index") == "0"
+    page.screenshot(path=str(artifacts / "web-ui-corrected.png"))
+
+    # the Edit button, then Escape: nothing changed
+    lines.nth(1).hover()
+    lines.nth(1).locator(".edit").click()
+    card.get_by_test_id("line-edit").fill("nothing")
+    card.get_by_test_id("line-edit").press("Escape")
+    assert lines.nth(1).locator(".text").inner_text() == EXPECTED[1]
+    assert "corrected" not in (lines.nth(1).get_attribute("class") or "")
+    # F2 on the focused line, the correction kept when the field is left
+    lines.nth(1).focus()
+    page.keyboard.press("F2")
+    card.get_by_test_id("line-edit").fill("Total 42.00")
+    page.get_by_test_id("summary").click()
+    assert lines.nth(1).locator(".text").inner_text().startswith("Total 42.00")
+
+    # copy and the exports use the corrected text; the JSON keeps what was read
+    corrected = ["发票号码 87654321", "Total 42.00"]
+    card.get_by_test_id("copy-all").click()
+    assert page.evaluate("navigator.clipboard.readText()") == "\n".join(corrected)
+    assert _export(page, card, "txt") == "\n".join(corrected) + "\n"
+    assert "| 1 | 发票号码 87654321 |" in _export(page, card, "md")
+    exported = json.loads(_export(page, card, "json"))
+    assert exported["text"] == corrected
+    assert [line["text"] for line in exported["lines"]] == corrected
+    assert [line.get("original") for line in exported["lines"]] == EXPECTED
+
+    # kept in the history: after a reload the corrected lines come back, still marked
+    page.reload()
+    page.wait_for_selector("#server-status.pill-ok")
+    page.get_by_test_id("history-entry").locator(".history-open").click()
+    card = ui.done(page, "invoice.png")
+    texts = card.get_by_test_id("line").locator(".text")
+    assert [t.split("已改")[0].strip() for t in texts.all_inner_texts()] == corrected
+    assert card.locator(".line.corrected").count() == 2
