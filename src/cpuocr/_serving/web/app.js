@@ -1299,21 +1299,20 @@
     pct.className = "score";
     pct.textContent = `${(line.score * 100).toFixed(1)}%`;
     conf.append(bar, pct);
-    const copy = document.createElement("button");
-    copy.type = "button";
-    copy.className = "btn btn-small copy";
-    copy.dataset.action = "copy-line";
-    copy.tabIndex = i === 0 ? 0 : -1;
-    copy.textContent = "复制 / Copy";
-    copy.setAttribute("aria-label", `复制第 ${i + 1} 行 / Copy line ${i + 1}`);
-    const edit = document.createElement("button");
-    edit.type = "button";
-    edit.className = "btn btn-small edit";
-    edit.dataset.action = "edit-line";
-    edit.tabIndex = i === 0 ? 0 : -1;
-    edit.textContent = "修改 / Edit";
+    // a line's buttons: tab stops of the line that is the list's tab stop only
+    const lineButton = (cls, action, label, zh, en) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = `btn btn-small ${cls}`;
+      button.dataset.action = action;
+      button.tabIndex = i === 0 ? 0 : -1;
+      button.textContent = label;
+      button.setAttribute("aria-label", `${zh}第 ${i + 1} 行 / ${en} line ${i + 1}`);
+      return button;
+    };
+    const copy = lineButton("copy", "copy-line", "复制 / Copy", "复制", "Copy");
+    const edit = lineButton("edit", "edit-line", "修改 / Edit", "修改", "Edit");
     edit.title = "修改这一行的文字（F2 或双击）/ Correct this line's text (F2 or double-click)";
-    edit.setAttribute("aria-label", `修改第 ${i + 1} 行 / Edit line ${i + 1}`);
     li.append(idx, text, conf, copy, edit);
     markCorrected(li, line);
     return li;
