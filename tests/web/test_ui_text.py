@@ -75,3 +75,32 @@ def test_a_line_corrected_in_place_is_copied_exported_and_kept(ui: Any, artifact
     texts = card.get_by_test_id("line").locator(".text")
     assert [t.split("已改")[0].strip() for t in texts.all_inner_texts()] == corrected
     assert card.locator(".line.corrected").count() == 2
+
+
+def test_plain_words_the_server_pill_the_detect_lines_hint_and_markdown(ui: Any) -> None:
+    page = ui.open()
+    ready = page.evaluate("fetch('/readyz').then(r => r.json())")
+    slots, threads = ready["slots"], ready["threads"]
+    pill = page.get_by_test_id("server-status").inner_text()
+    plural = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"  # noqa: E731
+    assert pill.startswith("就绪 / Ready")
+    assert f"预设 {ready['preset']} · {slots} 个槽 × {threads} 线程" in pill
+    assert (
+        f"Preset: {ready['preset']} · {plural(slots, 'slot')} × {plural(threads, 'thread')}"
+    ) in pill
+
+    # Detect lines off: a hint says what the switch is for
+    hint = page.get_by_test_id("det-hint")
+    assert hint.is_hidden()
+    page.locator("label.switch").click()
+    assert not page.get_by_test_id("opt-det").is_checked()
+    assert hint.is_visible()
+    assert "一行" in hint.inner_text() and "a crop of a single line" in hint.inner_text()
+    page.locator("label.switch").click()
+    assert hint.is_hidden()
+
+    # one name for Markdown everywhere
+    labels = page.locator("[data-export=md], [data-export-all=md], [data-download=md]")
+    ui.upload(page, ("invoice.png", live.receipt_png(), PNG))
+    assert labels.count() >= 3
+    assert set(labels.evaluate_all("els => els.map(e => e.textContent.trim())")) == {"Markdown"}

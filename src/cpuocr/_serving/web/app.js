@@ -152,6 +152,7 @@
     previewCaption: $("#preview-caption"),
     toast: $("#toast"),
     history: $("#history"),
+    detHint: $("#det-hint"),
     progress: $("#progress"),
     progressBar: $("#progress-bar"),
     progressLabel: $("#progress-label"),
@@ -212,10 +213,14 @@
     readLimits(info);
     if (res.ok && info.ready) {
       // Without the API key (when one is set) /readyz tells only that the service is ready.
-      const detail = info.preset ? ` · ${info.preset} · ${info.slots}×${info.threads}` : "";
-      setPill("pill-ok", `就绪 / Ready${detail}`);
+      // in plain words: the preset, how many images at once (slots), the threads of each
+      const s = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+      const detail = info.preset
+        ? `预设 ${info.preset} · ${info.slots} 个槽 × ${info.threads} 线程 / Preset: ${info.preset} · ${s(info.slots, "slot")} × ${s(info.threads, "thread")}`
+        : "";
+      setPill("pill-ok", "就绪 / Ready", detail);
       els.status.title = info.preset
-        ? `slots ${info.slots}, threads ${info.threads}, queue ${info.queue_size}`
+        ? `同时识别 ${info.slots} 张图片，每张 ${info.threads} 个线程，队列 ${info.queue_size} — ${s(info.slots, "image")} at once, ${s(info.threads, "thread")} each, a queue of ${info.queue_size}`
         : "";
     } else {
       setPill("pill-wait", "加载模型… / Loading models…");
@@ -270,9 +275,16 @@
     els.limits.hidden = false;
   }
 
-  function setPill(cls, text) {
+  function setPill(cls, text, detail = "") {
     els.status.className = `pill ${cls}`;
     els.status.textContent = text;
+    if (detail) {
+      const more = document.createElement("span");
+      more.className = "pill-detail";
+      more.setAttribute("data-testid", "server-detail");
+      more.textContent = ` · ${detail}`;
+      els.status.append(more);
+    }
   }
 
   // ---------------------------------------------------------------- adding files
@@ -2164,7 +2176,10 @@
   });
   els.start.addEventListener("click", startAll);
   // Other settings after Done: Start reads those files again with them.
-  els.det.addEventListener("change", refresh);
+  els.det.addEventListener("change", () => {
+    els.detHint.hidden = els.det.checked;
+    refresh();
+  });
   els.preprocess.addEventListener("change", refresh);
   // The key brings /readyz's configuration: the server's limits.
   els.apiKey.addEventListener("change", checkServer);
