@@ -5,9 +5,14 @@ where the page was cryptic (the server pill, the Detect-lines hint, one name for
 from __future__ import annotations
 
 import importlib
+import io
 import json
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
+
+from rendering import image_pdf, render_lines
 
 live = importlib.import_module("cpuocr_tests_live_server")  # loaded by tests/conftest.py
 
@@ -104,3 +109,69 @@ def test_plain_words_the_server_pill_the_detect_lines_hint_and_markdown(ui: Any)
     ui.upload(page, ("invoice.png", live.receipt_png(), PNG))
     assert labels.count() >= 3
     assert set(labels.evaluate_all("els => els.map(e => e.textContent.trim())")) == {"Markdown"}
+
+
+def _two_paragraphs() -> Image.Image:
+    """Two paragraphs (three lines, then two), set well apart."""
+    first = render_lines(
+        ["第一段的第一行文字", "第一段的第二行文字", "第一段的第三行文字"], spacing=0.4
+    )
+    second = render_lines(["Second paragraph line one", "Second paragraph line two"], spacing=0.4)
+    page = Image.new(
+        "RGB", (max(first.width, second.width), first.height + second.height + 90), "white"
+    )
+    page.paste(first, (0, 0))
+    page.paste(second, (0, first.height + 90))
+    return page
+
+
+def test_a_lines_view_and_a_paragraphs_view(ui: Any, artifacts: Path) -> None:
+    page = ui.open()
+    out = io.BytesIO()
+    _two_paragraphs().save(out, "PNG")
+    ui.upload(page, ("paragraphs.png", out.getvalue(), PNG))
+    page.get_by_test_id("start").click()
+    card = ui.done(page, "paragraphs.png")
+    lines = card.get_by_test_id("line").locator(".text").all_inner_texts()
+    assert len(lines) == 5, lines
+
+    # an image's paragraphs: guessed from the line spacing, said so
+    card.get_by_test_id("view-paragraphs").click()
+    assert card.get_by_test_id("view-paragraphs").get_attribute("aria-pressed") == "true"
+    assert card.get_by_test_id("lines").is_hidden()
+    paras = card.get_by_test_id("paragraph")
+    assert paras.count() == 2
+    assert paras.nth(0).inner_text() == "".join(lines[:3])  # Chinese: joined without spaces
+    assert paras.nth(1).inner_text() == " ".join(lines[3:])
+    assert "guessed from the line spacing" in card.get_by_test_id("paragraphs").inner_text()
+    # a paragraph chosen: all its boxes lit; the keyboard does it too
+    paras.nth(0).click()
+    active = card.locator("[data-testid=overlay] polygon.active")
+    assert active.evaluate_all("els => els.map(e => Number(e.dataset.index))") == [0, 1, 2]
+    paras.nth(1).focus()
+    page.keyboard.press("Enter")
+    assert active.evaluate_all("els => els.map(e => Number(e.dataset.index))") == [3, 4]
+    # search works on the paragraphs too
+    card.get_by_test_id("line-search").fill("second")
+    assert card.locator("[data-testid=paragraph]:not([hidden])").count() == 1
+    assert card.locator("[data-testid=paragraph] mark").all_inner_texts() == ["Second"] * 2
+    page.screenshot(path=str(artifacts / "web-ui-paragraphs.png"))
+    card.get_by_test_id("line-search").fill("")
+    # back to the lines
+    card.get_by_test_id("view-lines").click()
+    assert card.get_by_test_id("paragraphs").is_hidden()
+    assert card.get_by_test_id("line").count() == 5
+
+
+def test_a_documents_paragraphs_are_the_layouts(ui: Any) -> None:
+    page = ui.open()
+    ui.upload(page, ("two.pdf", image_pdf([_two_paragraphs()]), "application/pdf"))
+    page.get_by_test_id("start").click()
+    card = ui.done(page, "two.pdf")
+    job = page.evaluate("window.cpuocr.items[0].job.id")
+    served = page.evaluate("id => fetch(`/jobs/${id}/pages`).then(r => r.json())", job)["pages"][0]
+    want = [p["text"] for b in served["blocks"] for p in b["paragraphs"]]
+    card.get_by_test_id("view-paragraphs").click()
+    got = card.get_by_test_id("paragraph").all_inner_texts()
+    assert [t.replace(" ", "") for t in got] == [t.replace(" ", "").replace("\n", "") for t in want]
+    assert "from the layout" in card.get_by_test_id("paragraphs").inner_text()

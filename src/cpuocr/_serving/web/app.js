@@ -832,17 +832,24 @@
    * document answer (its lines in reading order), which the page view and the exports read. */
   function answerPage(page) {
     const lines = [];
+    const paragraphs = []; // the layout's: {kind, lines: the indexes of its lines}
     for (const block of page.blocks) {
       for (const paragraph of block.paragraphs) {
+        const group = { kind: paragraph.kind, lines: [] };
         for (const row of paragraph.rows) {
-          for (const line of row.lines) lines.push({ text: line.text, score: line.score, box: line.box });
+          for (const line of row.lines) {
+            group.lines.push(lines.length);
+            lines.push({ text: line.text, score: line.score, box: line.box });
+          }
         }
+        paragraphs.push(group);
       }
     }
     return {
       page: page.number,
       text: lines.map((line) => line.text),
       lines,
+      paragraphs,
       width: page.width,
       height: page.height,
       dpi: page.dpi,
@@ -962,6 +969,7 @@
 
   function clearView(card) {
     $(".lines", card).replaceChildren();
+    $(".paras", card).replaceChildren();
     $(".overlay", card).replaceChildren();
     $(".lines-head", card).replaceChildren();
     const none = $(".no-lines", card);
@@ -1029,7 +1037,102 @@
     }
     $(".lines-tools", card).hidden = !r.lines.length;
     applyZoom(item);
+    renderParagraphs(item);
     applySearch(item);
+  }
+
+  // ---------------------------------------------------------------- paragraphs view
+
+  // Lines or paragraphs: a document's paragraphs are its layout's (the server's); an image's
+  // answer has none, so they are grouped here by the lines' spacing (said under the list).
+  const CJK = /[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]/;
+
+  /** Lines' texts as one: no space between two Chinese characters, a space otherwise. */
+  function joinTexts(texts) {
+    return texts.reduce((all, t) => {
+      if (!all) return t;
+      return all + (CJK.test(all.slice(-1)) && CJK.test(t.charAt(0)) ? "" : " ") + t;
+    }, "");
+  }
+
+  function bounds(box) {
+    const xs = box.map((p) => p[0]);
+    const ys = box.map((p) => p[1]);
+    return { left: Math.min(...xs), top: Math.min(...ys), bottom: Math.max(...ys), h: Math.max(...ys) - Math.min(...ys) };
+  }
+
+  /** An image's lines (in reading order) in paragraphs: a line goes on with the one before when
+   * it is on the same row, or just under it (a gap under 0.7 line heights) and starts near it. */
+  function guessParagraphs(lines) {
+    const groups = [];
+    let prev = null;
+    lines.forEach((line, i) => {
+      const b = bounds(line.box);
+      let same = false;
+      if (prev) {
+        const h = Math.max(1, Math.min(prev.h, b.h));
+        const overlap = Math.min(prev.bottom, b.bottom) - Math.max(prev.top, b.top);
+        const gap = b.top - prev.bottom;
+        same = overlap > 0.5 * h || (gap > -0.2 * h && gap < 0.7 * h && Math.abs(b.left - prev.left) < 3 * h);
+      }
+      if (same) groups[groups.length - 1].lines.push(i);
+      else groups.push({ kind: "text", lines: [i] });
+      prev = b;
+    });
+    return groups;
+  }
+
+  function paragraphsOf(item) {
+    const v = view(item);
+    const groups = v.paragraphs || guessParagraphs(v.lines);
+    return groups.map((g) => ({ ...g, text: joinTexts(g.lines.map((i) => v.lines[i].text)) }));
+  }
+
+  /** The paragraphs list (from the lines' texts now: corrections included), and which of the
+   * two lists shows. */
+  function renderParagraphs(item) {
+    const card = item.card;
+    const box = $(".paras", card);
+    const mode = item.textView || "lines";
+    for (const b of $$("[data-text-view]", card)) b.setAttribute("aria-pressed", String(b.dataset.textView === mode));
+    const v = item.result ? view(item) : null;
+    const on = mode === "paragraphs" && Boolean(v) && v.lines.length > 0;
+    box.hidden = !on;
+    $(".lines", card).hidden = on;
+    if (!on) {
+      box.replaceChildren();
+      return;
+    }
+    const rows = paragraphsOf(item).map((para, k) => {
+      const p = document.createElement("p");
+      p.className = para.kind === "title" ? "para para-title" : "para";
+      p.dataset.lines = para.lines.join(",");
+      p.dataset.para = String(k);
+      p.setAttribute("data-testid", "paragraph");
+      p.tabIndex = 0;
+      p.textContent = para.text;
+      return p;
+    });
+    const note = document.createElement("p");
+    note.className = "paras-note";
+    note.textContent = v.paragraphs
+      ? `${rows.length} 段（版面分析）/ ${rows.length} paragraph${rows.length === 1 ? "" : "s"} (from the layout)`
+      : `${rows.length} 段，按行距推断 / ${rows.length} paragraph${rows.length === 1 ? "" : "s"}, guessed from the line spacing`;
+    box.replaceChildren(note, ...rows);
+  }
+
+  /** A paragraph chosen: its boxes highlighted (a second time: cleared). */
+  function selectParagraph(item, p) {
+    const card = item.card;
+    const was = p.classList.contains("active");
+    for (const el of $$(".active", card)) el.classList.remove("active");
+    if (was) return;
+    p.classList.add("active");
+    const indexes = p.dataset.lines.split(",").map(Number);
+    for (const i of indexes) {
+      for (const el of $$(`[data-index="${i}"]`, card)) el.classList.add("active");
+    }
+    revealBox(item, indexes[0]);
   }
 
   // ---------------------------------------------------------------- search in the text
@@ -1055,6 +1158,12 @@
       poly.classList.toggle("match", matches.includes(Number(poly.dataset.index)));
     }
     $(".overlay", card).classList.toggle("searching", Boolean(query));
+    for (const p of $$(".para", card)) {
+      const text = p.textContent;
+      const hit = Boolean(query) && text.toLowerCase().includes(query);
+      p.hidden = Boolean(query) && !hit;
+      paintText(p, text, hit ? query : "");
+    }
     item.matches = matches;
     item.matchAt = -1;
     // the list's tab stop on a line that is shown
@@ -1234,6 +1343,11 @@
   }
 
   function onCardKey(item, event) {
+    if (event.target.classList && event.target.classList.contains("para") && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      selectParagraph(item, event.target);
+      return;
+    }
     const li = event.target.classList && event.target.classList.contains("line") ? event.target : null;
     if (li) {
       lineKey(item, li, event);
@@ -1748,10 +1862,15 @@
 
   function onCardClick(item, event) {
     const target = event.target;
-    const actionEl = target.closest("[data-action], [data-export], [data-download], [data-zoom]");
+    const actionEl = target.closest("[data-action], [data-export], [data-download], [data-zoom], [data-text-view]");
     if (actionEl) {
       const action = actionEl.dataset.action;
       if (actionEl.dataset.zoom) zoomButton(item, actionEl.dataset.zoom);
+      else if (actionEl.dataset.textView) {
+        item.textView = actionEl.dataset.textView;
+        renderParagraphs(item);
+        applySearch(item);
+      }
       else if (actionEl.dataset.export) exportItems([item], actionEl.dataset.export);
       else if (actionEl.dataset.download) downloadResult(item, actionEl.dataset.download, actionEl);
       else if (action === "job-cancel") cancelJob(item);
@@ -1773,6 +1892,11 @@
       return;
     }
     if (target.closest(".line-edit")) return; // a click in the line being corrected
+    const para = target.closest(".para");
+    if (para) {
+      selectParagraph(item, para);
+      return;
+    }
     const hit = target.closest(".line, polygon");
     if (hit && hit.dataset.index !== undefined) setActive(item, Number(hit.dataset.index), hit.tagName !== "LI");
   }
@@ -1828,6 +1952,7 @@
     if (line.original === text) delete line.original; // back as it was read
     const title = $(`polygon[data-index="${index}"] title`, item.card);
     if (title) title.textContent = text;
+    renderParagraphs(item);
     applySearch(item);
     saveHistory(item);
     toast("已修改 / Corrected");
