@@ -8,7 +8,8 @@
 #
 #   bash scripts/setup.sh          # runtime only
 #   bash scripts/setup.sh --dev    # + openvino, ray, redis and the test tools (ruff, mypy, pytest,
-#                                   playwright, chromium, poppler-utils, redis-server)
+#                                   playwright, chromium, poppler-utils, redis-server, and
+#                                   axe-core from npm into .venv for the Web UI's a11y tests)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +29,8 @@ if [ "$DEV" = 1 ]; then
     [ -x /usr/bin/pdftotext ] || apt_pkgs+=(poppler-utils)
     # redis-server: the tests of the shared cache and jobs start a real one on loopback
     [ -x /usr/bin/redis-server ] || apt_pkgs+=(redis-server)
+    # npm: fetches axe-core for the Web UI's accessibility tests (below)
+    command -v npm >/dev/null || apt_pkgs+=(npm)
 fi
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then
     echo "installing Debian packages: ${apt_pkgs[*]}"
@@ -45,5 +48,19 @@ if [ "$DEV" = 1 ]; then
     .venv/bin/python -m pip install -q -e ".[dev]"
 else
     .venv/bin/python -m pip install -q -e .
+fi
+if [ "$DEV" = 1 ]; then
+    # axe-core, pinned, for the Web UI tests only (never shipped): its axe.min.js into .venv
+    AXE_VERSION=4.14.1
+    AXE_DIR=.venv/share/axe-core
+    if [ "$(cat "$AXE_DIR/VERSION" 2>/dev/null)" != "$AXE_VERSION" ]; then
+        tmp="$(mktemp -d)"
+        (cd "$tmp" && npm pack --silent "axe-core@$AXE_VERSION" >/dev/null)
+        mkdir -p "$AXE_DIR"
+        tar -xzf "$tmp/axe-core-$AXE_VERSION.tgz" -C "$tmp" package/axe.min.js
+        mv "$tmp/package/axe.min.js" "$AXE_DIR/axe.min.js"
+        echo "$AXE_VERSION" >"$AXE_DIR/VERSION"
+        rm -rf "$tmp"
+    fi
 fi
 .venv/bin/cpuocr models install

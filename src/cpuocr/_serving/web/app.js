@@ -1426,18 +1426,18 @@
     pct.textContent = `${(line.score * 100).toFixed(1)}%`;
     conf.append(bar, pct);
     // a line's buttons: tab stops of the line that is the list's tab stop only
-    const lineButton = (cls, action, label, zh, en) => {
+    const lineButton = (cls, action, label) => {
       const button = document.createElement("button");
       button.type = "button";
       button.className = `btn btn-small ${cls}`;
       button.dataset.action = action;
       button.tabIndex = i === 0 ? 0 : -1;
       button.textContent = label;
-      button.setAttribute("aria-label", `${zh}第 ${i + 1} 行 / ${en} line ${i + 1}`);
+      button.setAttribute("aria-label", `${label} · 第 ${i + 1} 行 / line ${i + 1}`); // the visible words first
       return button;
     };
-    const copy = lineButton("copy", "copy-line", "复制 / Copy", "复制", "Copy");
-    const edit = lineButton("edit", "edit-line", "修改 / Edit", "修改", "Edit");
+    const copy = lineButton("copy", "copy-line", "复制 / Copy");
+    const edit = lineButton("edit", "edit-line", "修改 / Edit");
     edit.title = "修改这一行的文字（F2 或双击）/ Correct this line's text (F2 or double-click)";
     li.append(idx, text, conf, copy, edit);
     markCorrected(li, line);
@@ -2053,7 +2053,7 @@
   function showView() {
     const mode = chosenView || (items.length >= LIST_FROM ? "list" : "cards");
     els.results.dataset.view = mode;
-    for (const b of $$("[data-view]")) b.setAttribute("aria-pressed", String(b.dataset.view === mode));
+    for (const b of $$(".view-toggle [data-view]")) b.setAttribute("aria-pressed", String(b.dataset.view === mode));
   }
 
   function expandCard(item, open) {
@@ -2328,7 +2328,7 @@
   window.cpuocr = { items, addFiles, startAll, limits, errorCodes: Object.keys(ERROR_TEXT), history: HISTORY };
 
   $("#history-clear").addEventListener("click", clearHistory);
-  for (const button of $$("[data-view]")) {
+  for (const button of $$(".view-toggle [data-view]")) {
     button.addEventListener("click", () => {
       chosenView = button.dataset.view;
       localStorage.setItem("cpuocr-view", chosenView);
