@@ -198,3 +198,41 @@ def test_search_filters_the_lines_and_lights_their_boxes(ui: Any, artifacts: Pat
     assert card.locator("[data-testid=line]:not([hidden])").count() == len(texts)
     assert card.locator("[data-testid=overlay] polygon.match").count() == 0
     assert card.locator("mark").count() == 0
+
+
+def test_preprocessing_stages_enlarge_on_click(ui: Any, artifacts: Path) -> None:
+    page = ui.open()
+    ui.upload(page, ("receipt.png", live.receipt_page_png(), PNG))
+    card = ui.card(page, "receipt.png")
+    card.get_by_test_id("preview").click()
+    dialog = page.get_by_test_id("preview-dialog")
+    opens = dialog.get_by_test_id("stage-open")
+    opens.first.wait_for()
+    # the caption says what the stages are, and that auto's choice is not known here
+    caption = dialog.locator("#preview-caption").inner_text()
+    assert "classic recipe" in caption and "does not report its choice" in caption
+    large = dialog.get_by_test_id("stage-large")
+    assert large.is_hidden()
+
+    # the original at its own size
+    dialog.locator("[data-stage=original] [data-testid=stage-open]").click()
+    assert large.is_visible() and dialog.get_by_test_id("preview-stages").is_hidden()
+    img = dialog.get_by_test_id("stage-large-img")
+    size = img.evaluate("i => [i.naturalWidth, i.naturalHeight, i.clientWidth, i.clientHeight]")
+    assert size[0] > 300 and size[:2] == size[2:], size
+    assert page.evaluate("document.activeElement.id") == "stage-back"
+    # Escape: back to all the stages, the dialog still open
+    page.keyboard.press("Escape")
+    assert large.is_hidden() and dialog.is_visible()
+
+    # the last stage (a line's height: small) enlarged a whole number of times, not blurred
+    opens.last.click()
+    size = img.evaluate("i => [i.naturalWidth, i.naturalHeight, i.clientWidth, i.clientHeight]")
+    scale = size[2] / size[0]
+    assert scale >= 2 and scale == int(scale) and size[3] == size[1] * scale, size
+    assert img.evaluate("i => getComputedStyle(i).imageRendering") == "pixelated"
+    page.screenshot(path=str(artifacts / "web-ui-stage-large.png"))
+    dialog.get_by_test_id("stage-back").click()
+    assert large.is_hidden()
+    page.get_by_test_id("preview-close").click()
+    assert dialog.is_hidden()

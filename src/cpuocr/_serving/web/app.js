@@ -2188,7 +2188,12 @@
   // ---------------------------------------------------------------- preprocessing preview
 
   async function openPreview(item) {
-    els.previewCaption.textContent = `${item.name} — 经典流程每一步的结果 · What each stage of the classic recipe produces`;
+    // /preprocess shows the classic recipe; what "auto" chose for this image the server does not
+    // (yet) say, so the caption does not pretend to know
+    const mode = (item.settings && item.settings.preprocess) || els.preprocess.value;
+    const auto = mode === "classic" || mode === "none" ? "" : " 自动模式按每张图片决定是否使用这些步骤，服务器未告知本图的选择。/ Auto decides for each image whether to use them; the server does not report its choice for this image.";
+    els.previewCaption.textContent = `${item.name} — 经典流程每一步的结果 · What each stage of the classic recipe produces. 点击放大 / Click one to enlarge it.${auto}`;
+    showStages();
     const loading = document.createElement("p");
     loading.className = "loading";
     loading.textContent = "生成中… / Rendering stages…";
@@ -2209,19 +2214,48 @@
       const fig = document.createElement("figure");
       fig.className = "stage";
       fig.dataset.stage = stage.name;
+      const label = STAGE_LABELS[stage.name] || stage.name;
       const img = document.createElement("img");
       img.src = `data:image/png;base64,${stage.image}`;
-      img.alt = STAGE_LABELS[stage.name] || stage.name;
+      img.alt = label;
+      const open = document.createElement("button");
+      open.type = "button";
+      open.className = "stage-open";
+      open.setAttribute("data-testid", "stage-open");
+      open.setAttribute("aria-label", `放大 / Enlarge: ${label}`);
+      open.append(img);
+      open.addEventListener("click", () => enlargeStage(img.src, label, stage.width, stage.height));
       const cap = document.createElement("figcaption");
       const name = document.createElement("strong");
-      name.textContent = STAGE_LABELS[stage.name] || stage.name;
+      name.textContent = label;
       const size = document.createElement("span");
       size.textContent = `${stage.width}×${stage.height}`;
       cap.append(name, size);
-      fig.append(img, cap);
+      fig.append(open, cap);
       return fig;
     });
     els.stages.replaceChildren(...figures);
+  }
+
+  /** One stage at its own size (a small one, e.g. a line's height, enlarged without blur). */
+  function enlargeStage(src, label, width, height) {
+    const img = $("#stage-large-img");
+    const scale = Math.max(1, Math.min(8, Math.floor(320 / Math.max(1, Math.min(width, height)))));
+    img.src = src;
+    img.alt = label;
+    img.style.width = `${width * scale}px`;
+    img.style.height = `${height * scale}px`;
+    img.classList.toggle("pixelated", scale > 1);
+    $("#stage-large-name").textContent = label;
+    $("#stage-large-size").textContent = `${width}×${height}${scale > 1 ? ` · ×${scale}` : ""}`;
+    els.stages.hidden = true;
+    $("#stage-large").hidden = false;
+    $("#stage-back").focus();
+  }
+
+  function showStages() {
+    $("#stage-large").hidden = true;
+    els.stages.hidden = false;
   }
 
   // ---------------------------------------------------------------- helpers
@@ -2320,6 +2354,12 @@
     copyText(allText(items), "已复制全部 / Copied all lines"),
   );
   $("#preview-close").addEventListener("click", () => els.dialog.close());
+  $("#stage-back").addEventListener("click", showStages);
+  els.dialog.addEventListener("cancel", (e) => {
+    if ($("#stage-large").hidden) return;
+    e.preventDefault(); // Escape on an enlarged stage: back to all of them
+    showStages();
+  });
   els.dialog.addEventListener("click", (e) => {
     if (e.target === els.dialog) els.dialog.close(); // a click on the backdrop
   });
