@@ -169,7 +169,8 @@ PRECISIONS = ("fp32", "bf16")
 CUDA = "CUDAExecutionProvider"
 DEVICE_HELP = (
     "where the models run: cpu (default), or cuda / cuda:N with the cpuocr[gpu] extra "
-    "(without a usable GPU: the CPU, with a warning)"
+    "(experimental, measured slower than the CPU so far; without a usable GPU: the CPU, with "
+    "a warning)"
 )
 GPU_INSTALL = (
     'pip uninstall -y onnxruntime onnxruntime-gpu && pip install "cpuocr[gpu]" '
