@@ -139,14 +139,17 @@ def test_every_setting_round_trips_through_its_flag() -> None:
         job_ttl_s=60.5,
         job_lease_s=4.0,
         jobs_url="redis://127.0.0.1:6379/2",
-        engine=EngineConfig(preset="fast", max_pixels=1234, runtime=RuntimeConfig(threads=1)),
+        engine=EngineConfig(
+            preset="fast", max_pixels=1234, runtime=RuntimeConfig(threads=1, device="cuda:1")
+        ),
     )
     values = {s.field: (s, getattr(cfg, s.field)) for s in SETTINGS}
     flags = {name: s.render(value) for name, (s, value) in values.items() if value is not None}
     assert ServeConfig.from_sources(argparse.Namespace(**flags), {}) == cfg
     serve_fields = {s.field for s in SETTINGS if not s.engine} | {"engine"}
     assert serve_fields == set(ServeConfig.__dataclass_fields__)
-    assert {s.field for s in SETTINGS if s.engine} == {"preset", "threads", "max_pixels"}
+    engine_fields = {s.field for s in SETTINGS if s.engine}
+    assert engine_fields == {"preset", "threads", "device", "max_pixels"}
 
 
 @pytest.mark.parametrize(

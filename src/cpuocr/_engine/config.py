@@ -91,22 +91,19 @@ class EngineConfig:
         model_dir = _env_text(env, MODEL_DIR_ENV)
         if model_dir is not None:
             values["model_dir"] = Path(model_dir).expanduser()
-        runtime_values: dict[str, object] = {}
+        runtime_env: dict[str, object] = {}
         env_threads = _env_int(env, THREADS_ENV)
         if env_threads is not None:
-            runtime_values["threads"] = env_threads
+            runtime_env["threads"] = env_threads
         env_device = _env_text(env, DEVICE_ENV)
         if env_device is not None:
-            runtime_values["device"] = env_device
+            runtime_env["device"] = env_device
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("threads", "device"):
-            value = values.pop(key, None)
-            if value is not None:
-                runtime_values[key] = value
-        if runtime_values:
-            runtime = values.get("runtime", RuntimeConfig())
-            assert isinstance(runtime, RuntimeConfig)
-            values["runtime"] = dataclasses.replace(runtime, **runtime_values)  # type: ignore[arg-type]
+        # An explicit runtime replaces the variables' one; threads= and device= go over either.
+        runtime = values.get("runtime") or RuntimeConfig(**runtime_env)  # type: ignore[arg-type]
+        assert isinstance(runtime, RuntimeConfig)
+        changes = {k: values.pop(k) for k in ("threads", "device") if k in values}
+        values["runtime"] = dataclasses.replace(runtime, **changes)  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
 
 
