@@ -1439,7 +1439,10 @@
     const copy = lineButton("copy", "copy-line", "复制 / Copy");
     const edit = lineButton("edit", "edit-line", "修改 / Edit");
     edit.title = "修改这一行的文字（F2 或双击）/ Correct this line's text (F2 or double-click)";
-    li.append(idx, text, conf, copy, edit);
+    const actions = document.createElement("span");
+    actions.className = "line-actions";
+    actions.append(copy, edit);
+    li.append(idx, text, conf, actions);
     markCorrected(li, line);
     return li;
   }
