@@ -114,6 +114,22 @@ def test_zoom_and_pan_keep_the_boxes_on_their_text(ui: Any, artifacts: Path) -> 
     assert abs(still[0] - spot[0]) < 0.01 and abs(still[1] - spot[1]) < 0.01, (spot, still)
     _boxes_on_image(card)
 
+    # two fingers pinching out zoom in (the pointer events a touch screen sends)
+    before_pinch = float(card.get_attribute("data-scale"))
+    viewer.evaluate(
+        """v => {
+            const r = v.getBoundingClientRect(), cx = r.left + 150, cy = r.top + 150;
+            const send = (type, id, x) => v.dispatchEvent(new PointerEvent(type, {
+                pointerId: id, pointerType: 'touch', clientX: x, clientY: cy, bubbles: true}));
+            send('pointerdown', 11, cx - 20); send('pointerdown', 12, cx + 20);
+            send('pointermove', 12, cx + 60);  // 40 px apart, then 80: twice the scale
+            send('pointerup', 11, cx - 20); send('pointerup', 12, cx + 60);
+        }"""
+    )
+    pinched = float(card.get_attribute("data-scale"))
+    assert abs(pinched - min(8, before_pinch * 2)) < 1e-6, (before_pinch, pinched)
+    _boxes_on_image(card)
+
     # fit page: the whole image in the viewer; fit width: the viewer's width
     card.get_by_test_id("fit-page").click()
     assert card.get_by_test_id("fit-page").get_attribute("aria-pressed") == "true"
