@@ -77,3 +77,45 @@ def test_a_batch_has_a_list_view_a_pinned_progress_bar_and_the_count_in_the_titl
     page.wait_for_selector("#server-status.pill-ok")
     ui.upload(page, *[(name, live.receipt_png(), PNG) for name in names])
     assert results.get_attribute("data-view") == "cards"
+
+
+def _all_finished(page: Any, title: str) -> None:
+    page.wait_for_function(
+        "t => document.title === t && ![...document.querySelectorAll('[data-testid=result-card]')]"
+        ".some(c => c.dataset.state === 'working')",
+        arg=title,
+    )
+
+
+def test_files_added_during_a_run_join_it(ui: Any) -> None:
+    page = ui.open()
+    title = page.title()
+    ui.upload(page, *[(f"a{n}.png", live.receipt_page_png(variant=20 + n), PNG) for n in range(3)])
+    page.get_by_test_id("start").click()
+    ui.upload(page, ("late.png", live.receipt_page_png(variant=30), PNG))  # while it runs
+    ui.done(page, "late.png")  # read without pressing Start again
+    _all_finished(page, title)
+    assert page.locator("[data-testid=result-card][data-state=done]").count() == 4
+    assert "4 / 4" in page.get_by_test_id("progress-label").inner_text()
+
+
+def test_stop_leaves_the_files_not_started_for_the_next_start(ui: Any) -> None:
+    page = ui.open()
+    title = page.title()
+    ui.upload(page, *[(f"s{n}.png", live.receipt_page_png(variant=40 + n), PNG) for n in range(10)])
+    page.get_by_test_id("start").click()
+    stop = page.get_by_test_id("stop")
+    stop.click()
+    _all_finished(page, title)
+    assert stop.is_hidden()
+    pending = page.locator("[data-testid=result-card][data-state=pending]").count()
+    done = page.locator("[data-testid=result-card][data-state=done]").count()
+    assert pending >= 1 and pending + done == 10, (pending, done)
+    label = page.get_by_test_id("progress-label").inner_text()
+    assert f"stopped, {done} of {done} finished" in label, label
+    # Start goes on with the others
+    page.get_by_test_id("start").click()
+    _all_finished(page, title)
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=result-card][data-state=done]').length == 10"
+    )

@@ -319,7 +319,14 @@
 
   function addFiles(fileList) {
     const files = Array.from(fileList || []);
-    for (const file of files) refuseHere(newItem(file));
+    for (const file of files) {
+      const item = newItem(file);
+      // added during a run: read in this run, without pressing Start again
+      if (!refuseHere(item) && running && batch && !batch.stopped) {
+        batch.todo.push(item);
+        batch.queue.push(item);
+      }
+    }
     if (files.length) {
       toast(`已添加 ${files.length} 个文件 / Added ${files.length} file${files.length > 1 ? "s" : ""}`);
     }
@@ -467,10 +474,10 @@
       return;
     }
     running = true;
-    batch = { todo, ended: false };
+    const queue = todo.slice();
+    batch = { todo, queue, ended: false, stopped: false };
     for (const item of todo) if (item.state === "done") setState(item, "pending"); // read again
     refresh();
-    const queue = todo.slice();
     const jobs = []; // documents: submitted, then followed without holding a worker
     const worker = async () => {
       while (queue.length) {
@@ -492,7 +499,10 @@
     const failed = todo.filter((it) => it.state === "error").length;
     const cancelled = todo.filter((it) => it.state === "cancelled").length;
     const unsent = todo.filter((it) => it.state === "offline" || it.state === "retry").length;
-    if (unsent) {
+    if (batch.stopped) {
+      const left = items.filter((it) => it.state === "pending").length;
+      toast(`已停止，${left} 个文件未开始，按“开始识别”继续 / Stopped: ${left} file${left === 1 ? "" : "s"} not started, press Start to go on`);
+    } else if (unsent) {
       toast(`${unsent} 个文件未完成，可重试 / ${unsent} file${unsent === 1 ? "" : "s"} not read: press Start to retry`);
     } else if (cancelled) toast(`完成，${failed} 个失败，${cancelled} 个已取消 / Done, ${failed} failed, ${cancelled} cancelled`);
     else toast(failed ? `完成，${failed} 个失败 / Done, ${failed} failed` : "全部完成 / All done");
@@ -2042,14 +2052,28 @@
     const failed = shown.filter((it) => it.state === "error").length;
     const ended = batch.ended || finished === total;
     els.progress.dataset.state = ended ? "done" : "running";
+    $("#progress-stop").hidden = ended || batch.stopped;
     $(".progress-fill", els.progress).style.width = `${Math.round((100 * finished) / total)}%`;
     els.progressBar.setAttribute("aria-valuemax", String(total));
     els.progressBar.setAttribute("aria-valuenow", String(finished));
     const fail = failed ? [`，${failed} 个失败`, `, ${failed} failed`] : ["", ""];
-    els.progressLabel.textContent = ended
+    els.progressLabel.textContent = ended && batch.stopped
+      ? `已停止，完成 ${finished} / ${total}${fail[0]} — stopped, ${finished} of ${total} finished${fail[1]}`
+      : ended
       ? `全部完成 ${finished} / ${total}${fail[0]} — all ${total} finished${fail[1]}`
       : `识别中 ${finished} / ${total}${fail[0]} — ${finished} of ${total} finished${fail[1]}`;
     document.title = ended ? BASE_TITLE : `(${finished}/${total}) ${BASE_TITLE}`;
+  }
+
+  /** Stop the run: the files not started yet stay for the next Start; documents being read are
+   * cancelled (after their current page); the images being read now finish. */
+  function stopRun() {
+    if (!batch || batch.ended || batch.stopped) return;
+    batch.stopped = true;
+    batch.queue.length = 0;
+    batch.todo = batch.todo.filter((it) => it.state !== "pending");
+    for (const item of batch.todo) if (item.job && !item.job.ended) cancelJob(item);
+    refresh();
   }
 
   /** Cards or a compact list (the user's choice; a list from LIST_FROM files on). */
@@ -2371,6 +2395,7 @@
   window.cpuocr = { items, addFiles, startAll, limits, errorCodes: Object.keys(ERROR_TEXT), history: HISTORY };
 
   $("#history-clear").addEventListener("click", clearHistory);
+  $("#progress-stop").addEventListener("click", stopRun);
   for (const button of $$(".view-toggle [data-view]")) {
     button.addEventListener("click", () => {
       chosenView = button.dataset.view;
