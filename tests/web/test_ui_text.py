@@ -148,7 +148,14 @@ def test_a_lines_view_and_a_paragraphs_view(ui: Any, artifacts: Path) -> None:
     paras.nth(0).click()
     active = card.locator("[data-testid=overlay] polygon.active")
     assert active.evaluate_all("els => els.map(e => Number(e.dataset.index))") == [0, 1, 2]
-    paras.nth(1).focus()
+    # one tab stop; the arrows move along the paragraphs
+    stops = card.get_by_test_id("paragraphs").evaluate(
+        "el => [...el.querySelectorAll('*')].filter(e => e.tabIndex >= 0).length"
+    )
+    assert stops == 1
+    paras.nth(0).focus()
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.dataset.para") == "1"
     page.keyboard.press("Enter")
     assert active.evaluate_all("els => els.map(e => Number(e.dataset.index))") == [3, 4]
     # search works on the paragraphs too

@@ -1119,7 +1119,7 @@
       p.dataset.lines = para.lines.join(",");
       p.dataset.para = String(k);
       p.setAttribute("data-testid", "paragraph");
-      p.tabIndex = 0;
+      p.tabIndex = k === 0 ? 0 : -1; // one tab stop, as the lines: the arrows move along
       p.textContent = para.text;
       return p;
     });
@@ -1129,6 +1129,24 @@
       ? `${rows.length} 段（版面分析）/ ${rows.length} paragraph${rows.length === 1 ? "" : "s"} (from the layout)`
       : `${rows.length} 段，按行距推断 / ${rows.length} paragraph${rows.length === 1 ? "" : "s"}, guessed from the line spacing`;
     box.replaceChildren(note, ...rows);
+  }
+
+  /** Keys on a focused paragraph: Enter / Space choose it; the arrows, Home and End move. */
+  function paraKey(item, p, event) {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      selectParagraph(item, p);
+      return;
+    }
+    const shown = $$(".para", item.card).filter((el) => !el.hidden);
+    const at = shown.indexOf(p);
+    const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: shown.length - 1 }[event.key];
+    if (to === undefined || at < 0) return;
+    event.preventDefault();
+    const next = shown[Math.max(0, Math.min(shown.length - 1, to))];
+    p.tabIndex = -1;
+    next.tabIndex = 0;
+    next.focus();
   }
 
   /** A paragraph chosen: its boxes highlighted (a second time: cleared). */
@@ -1353,9 +1371,8 @@
   }
 
   function onCardKey(item, event) {
-    if (event.target.classList && event.target.classList.contains("para") && (event.key === "Enter" || event.key === " ")) {
-      event.preventDefault();
-      selectParagraph(item, event.target);
+    if (event.target.classList && event.target.classList.contains("para")) {
+      paraKey(item, event.target, event);
       return;
     }
     const li = event.target.classList && event.target.classList.contains("line") ? event.target : null;
