@@ -77,6 +77,11 @@ def test_no_serious_violations_on_the_desktop(ui: Any, axe_source: str, scheme: 
     page.get_by_test_id("history").evaluate("d => { d.open = true; }")
     _no_violations(page, axe_source)
     card.get_by_test_id("line-edit").press("Escape")
+    # the preprocessing preview, and one of its stages enlarged
+    card.get_by_test_id("preview").click()
+    page.get_by_test_id("stage-open").first.click()
+    _no_violations(page, axe_source)
+    page.get_by_test_id("preview-close").click()
     # the list view of a batch
     page.get_by_test_id("view-list").click()
     _no_violations(page, axe_source)

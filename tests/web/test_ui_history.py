@@ -8,6 +8,8 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+from rendering import image_pdf, render_lines
+
 live = importlib.import_module("cpuocr_tests_live_server")  # loaded by tests/conftest.py
 
 PNG = "image/png"
@@ -82,3 +84,31 @@ def test_the_history_keeps_only_the_newest_results(ui: Any) -> None:
     page.wait_for_function(
         "() => document.querySelectorAll('[data-testid=history-entry]').length == 1"
     )
+
+
+def test_a_document_comes_back_from_the_history_with_its_pages(ui: Any) -> None:
+    page = ui.open()
+    pages = [
+        render_lines(["第一页 Page one", "合计 Total 52.90"]),
+        render_lines(["第二页 Page two", "谢谢惠顾 Thank you"]),
+    ]
+    ui.upload(page, ("two.pdf", image_pdf(pages), "application/pdf"))
+    page.get_by_test_id("start").click()
+    card = ui.done(page, "two.pdf")
+    first = card.get_by_test_id("line").locator(".text").all_inner_texts()
+    page.reload()
+    page.wait_for_selector("#server-status.pill-ok")
+    entry = page.get_by_test_id("history-entry")
+    assert "two.pdf" in entry.inner_text() and "2 页 / pages" in entry.inner_text()
+    entry.locator(".history-open").click()
+    card = ui.done(page, "two.pdf")
+    assert card.get_by_test_id("line").locator(".text").all_inner_texts() == first
+    assert card.get_by_test_id("page-thumb").count() == 2
+    # the page images come from the job, still kept by the server
+    page.wait_for_function(
+        "c => { const i = c.querySelector('img.image'); return i.complete && i.naturalWidth > 0; }",
+        arg=card.element_handle(),
+    )
+    card.get_by_test_id("page-next").click()
+    assert card.get_attribute("data-page") == "2"
+    assert "第二页" in card.get_by_test_id("line").first.inner_text()
