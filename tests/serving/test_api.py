@@ -145,6 +145,48 @@ def test_preprocess_preview_returns_each_stage_as_png(client: httpx.Client, rece
         assert image.format == "PNG"
         assert image.size == (stage["width"], stage["height"])
     assert body["stages"][-1]["height"] < height  # resized to the classic line height
+    assert body["mode"] == "classic" and body["actions"]  # without preprocess=: the recipe
+
+
+def _low_contrast_png() -> bytes:
+    image = Image.new("RGB", (400, 120), (150, 150, 150))
+    for y in range(20, 100, 20):
+        image.paste((120, 120, 120), (20, y, 380, y + 6))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_preprocess_preview_shows_what_auto_and_none_do_to_this_image(
+    client: httpx.Client, receipt: bytes
+) -> None:
+    def preview(data: bytes, mode: str) -> dict[str, Any]:
+        files = {"image": ("x.png", data, "image/png")}
+        response = client.post("/preprocess", files=files, data={"preprocess": mode})
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        assert body["mode"] == mode
+        return body
+
+    clean = preview(receipt, "auto")
+    assert [s["name"] for s in clean["stages"]] == ["original", "detector_input"]
+    assert clean["actions"][0].startswith("unchanged: clean enough")
+    assert "the detector reads it resized to" in clean["actions"][-1]
+    low = preview(_low_contrast_png(), "auto")
+    assert low["actions"][0].startswith("CLAHE on lightness: low contrast")
+    # the detector's input really is the enhanced one: its gray levels spread wider
+    stage = next(s for s in low["stages"] if s["name"] == "detector_input")
+    enhanced = Image.open(io.BytesIO(base64.b64decode(stage["image"]))).convert("L")
+    lo, hi = enhanced.getextrema()
+    assert hi - lo > 30 + 10  # the input's bars differ by 30 levels
+    none = preview(_low_contrast_png(), "none")
+    assert [s["name"] for s in none["stages"]] == ["original", "detector_input"]
+    assert none["actions"][0].startswith("unchanged; the detector reads it resized to")
+    assert preview(receipt, "classic")["stages"][-1]["name"] == "resized"
+    bad = client.post(
+        "/preprocess", files={"image": ("x.png", receipt, "image/png")}, data={"preprocess": "x"}
+    )
+    assert bad.status_code in (400, 422) and "preprocess" in bad.text
 
 
 def test_healthz_and_readyz(client: httpx.Client) -> None:

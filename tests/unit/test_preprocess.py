@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cpuocr._engine.preprocess import apply_preprocess, enhance_auto, measure
+from cpuocr._engine.preprocess import apply_preprocess, enhance_auto, measure, plan_auto
 
 
 def _page(background: int, ink: int, seed: int = 0) -> np.ndarray:
@@ -30,6 +30,29 @@ def test_the_measurements_put_each_page_in_its_branch() -> None:
     assert measure(DARK).brightness < 60 and measure(DARK).contrast < 25
     stats = measure(DARK_CONTRASTY)
     assert stats.brightness < 60 and stats.contrast >= 25
+
+
+@pytest.mark.parametrize(
+    ("page", "gamma", "clahe", "words"),
+    [
+        (CLEAN, False, False, ["unchanged: clean enough"]),
+        (LOW_CONTRAST, False, True, ["CLAHE on lightness: low contrast"]),
+        (DARK, True, True, ["gamma 0.6: dark", "CLAHE on lightness"]),
+        (DARK_CONTRASTY, True, False, ["gamma 0.6: dark"]),
+    ],
+    ids=["clean", "low", "dark", "gamma"],
+)
+def test_the_plan_says_what_auto_does_and_why(
+    page: np.ndarray, gamma: bool, clahe: bool, words: list[str]
+) -> None:
+    plan = plan_auto(page)
+    assert (plan.gamma, plan.clahe) == (gamma, clahe)
+    actions = plan.actions()
+    assert len(actions) == len(words)
+    for action, start in zip(actions, words, strict=True):
+        assert action.startswith(start)
+    # the plan is what enhance_auto does: untouched exactly when nothing is planned
+    assert (enhance_auto(page) is page) == (not gamma and not clahe)
 
 
 def test_a_clean_page_passes_through_as_the_same_object() -> None:

@@ -122,16 +122,27 @@ class TextDetector:
         enhance: Enhance | None = None,
         transform: ScaleTransform | None = None,
     ) -> tuple[np.ndarray, ScaleTransform]:
-        """The detector's input for a BGR image, and the resize to undo (``transform``, else
-        the size policy's). ``enhance`` is applied to the resized image (at most the detector's
-        pixel budget, whatever the page's size), with leave to write into it when the resize
-        made a new array."""
+        """The detector's input for a BGR image (:meth:`input_image`, normalised), and the
+        resize to undo."""
+        resized, transform = self.input_image(image, enhance, transform)
+        return normalize_det(resized), transform
+
+    def input_image(
+        self,
+        image: np.ndarray,
+        enhance: Enhance | None = None,
+        transform: ScaleTransform | None = None,
+    ) -> tuple[np.ndarray, ScaleTransform]:
+        """The BGR image the detector reads, and the resize to undo (``transform``, else the
+        size policy's). ``enhance`` is applied to the resized image (at most the detector's pixel
+        budget, whatever the page's size), with leave to write into it when the resize made a
+        new array."""
         h, w = image.shape[:2]
         transform = transform or plan_resize(w, h, self.config)
         resized = transform.apply(image)
         if enhance is not None:
             resized = enhance(resized, resized is not image)
-        return normalize_det(resized), transform
+        return resized, transform
 
     def probability_map(
         self,

@@ -24,7 +24,16 @@ from .factory import Stages, build_stages
 from .geometry import crop_quad, rotate_quad_frame
 from .imaging import ImageSource, load_image
 from .orientation import is_vertical, turn_upright_vertical
-from .preprocess import check_mode, classic_stages, detector_enhancement, recognition_image
+from .preprocess import (
+    CLASSIC_ACTIONS,
+    PreprocessPreview,
+    check_mode,
+    classic_stages,
+    detector_enhancement,
+    enhance_auto,
+    plan_auto,
+    recognition_image,
+)
 from .recognition import Decoded, check_columns, line_columns
 from .runtime import TRIM_AFTER_PIXELS, trim_freed_memory
 
@@ -103,9 +112,30 @@ class OCR:
             return recognition_image(self.load(source), mode)
 
     def preprocess_stages(self, source: ImageSource) -> dict[str, np.ndarray]:
-        """Images of each preprocessing stage, for inspection (the Web UI preview)."""
+        """Images of each stage of the classic recipe, for inspection."""
+        return self.preprocess_preview(source, "classic").stages
+
+    def preprocess_preview(self, source: ImageSource, mode: str | None = None) -> PreprocessPreview:
+        """What ``mode`` (default: the engine's) does to this image before its text is found
+        (the Web UI's preview): ``classic``, each step of the recipe; ``auto`` and ``none``, the
+        image the detector reads (resized to its budget; ``auto``'s enhancement applied when its
+        measurements call for it) and, for ``auto``, what it decided and why."""
+        mode = check_mode(mode or self.config.preprocess)
         with _engine_errors():
-            return classic_stages(self.load(source))
+            image = self.load(source)
+            if mode == "classic":
+                return PreprocessPreview(mode, classic_stages(image), list(CLASSIC_ACTIONS))
+            resized, _ = self.detector.input_image(image)
+            height, width = resized.shape[:2]
+            if mode == "none":
+                actions = [f"unchanged; the detector reads it resized to {width}×{height}"]
+                return PreprocessPreview(
+                    mode, {"original": image, "detector_input": resized}, actions
+                )
+            plan = plan_auto(resized)  # auto measures the detector's input, as the engine does
+            enhanced = enhance_auto(resized, inplace=resized is not image)
+            actions = [*plan.actions(), f"the detector reads it resized to {width}×{height}"]
+            return PreprocessPreview(mode, {"original": image, "detector_input": enhanced}, actions)
 
     def line_crops(self, prepared: np.ndarray, preprocess: str | None = None) -> list[np.ndarray]:
         """The crops the recogniser reads for a prepared page (:meth:`prepare`, same

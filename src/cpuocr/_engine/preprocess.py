@@ -61,17 +61,55 @@ def measure(image: np.ndarray) -> ImageStats:
     return ImageStats(float(std[0, 0]), float(mean[0, 0]))
 
 
-def enhance_auto(image: np.ndarray, *, inplace: bool = False) -> np.ndarray:
-    """Enhance only what needs it; return the input object itself when nothing does. With
-    ``inplace`` the enhancement is written into ``image`` (the engine's own decoded copy: a
-    40 MP page then costs no second 120 MB copy), else into at most one working copy."""
+#: ``auto``'s thresholds: darker than this mean gray gets a gamma lift, a gray-level spread
+#: (std) under this gets CLAHE on the lightness channel.
+AUTO_DARK_BELOW = 60.0
+AUTO_LOW_CONTRAST_BELOW = 25.0
+
+
+@dataclass(frozen=True)
+class AutoPlan:
+    """What ``auto`` does to one image, and the measurements that decided it."""
+
+    stats: ImageStats
+    gamma: bool  # dark: gamma 0.6
+    clahe: bool  # low contrast: CLAHE on the lightness channel
+
+    def actions(self) -> list[str]:
+        """The decisions in words (the Web UI's preview shows them)."""
+        b, c = self.stats.brightness, self.stats.contrast
+        out = []
+        if self.gamma:
+            out.append(f"gamma 0.6: dark (mean gray {b:.0f} < {AUTO_DARK_BELOW:.0f})")
+        if self.clahe:
+            out.append(
+                f"CLAHE on lightness: low contrast (gray std {c:.0f} < "
+                f"{AUTO_LOW_CONTRAST_BELOW:.0f})"
+            )
+        if not out:
+            out.append(f"unchanged: clean enough (mean gray {b:.0f}, gray std {c:.0f})")
+        return out
+
+
+def plan_auto(image: np.ndarray) -> AutoPlan:
     stats = measure(image)
+    return AutoPlan(
+        stats, stats.brightness < AUTO_DARK_BELOW, stats.contrast < AUTO_LOW_CONTRAST_BELOW
+    )
+
+
+def enhance_auto(image: np.ndarray, *, inplace: bool = False) -> np.ndarray:
+    """Enhance only what needs it (:func:`plan_auto`); return the input object itself when
+    nothing does. With ``inplace`` the enhancement is written into ``image`` (the engine's own
+    decoded copy: a 40 MP page then costs no second 120 MB copy), else into at most one working
+    copy."""
+    plan = plan_auto(image)
     out = image
-    if stats.brightness < 60:
+    if plan.gamma:
         gamma = 0.6
         lut = np.clip(((np.arange(256) / 255.0) ** gamma) * 255.0 + 0.5, 0, 255).astype(np.uint8)
         out = cv2.LUT(out, lut, dst=image if inplace else None)
-    if stats.contrast < 25:
+    if plan.clahe:
         # One working copy at most (the gamma result is already one), converted in place.
         lab = out if inplace or out is not image else out.copy()
         cv2.cvtColor(lab, cv2.COLOR_BGR2LAB, dst=lab)
@@ -123,6 +161,23 @@ def classic_stages(image: np.ndarray) -> dict[str, np.ndarray]:
         "binarized": binarized,
         "resized": resized,
     }
+
+
+@dataclass(frozen=True)
+class PreprocessPreview:
+    """What a preprocessing mode does to one image (:meth:`cpuocr.OCR.preprocess_preview`):
+    its ``stages`` in order (uint8 images: for ``classic`` every step of the recipe, for ``auto``
+    and ``none`` the original and the detector's input) and the ``actions`` taken, in words."""
+
+    mode: str
+    stages: dict[str, np.ndarray]
+    actions: list[str]
+
+
+CLASSIC_ACTIONS = [
+    "gray → equalizeHist → adaptive Gaussian threshold 11/2; detection and recognition read the"
+    " binarised image"
+]
 
 
 def detector_enhancement(mode: str) -> Callable[[np.ndarray, bool], np.ndarray] | None:

@@ -160,15 +160,20 @@ async def ocr_batch(request: Request, service: ServiceDep) -> JSONResponse:
 @api.post(
     "/preprocess",
     response_model=PreprocessResponse,
-    summary="Images of each preprocessing stage (original, gray, equalized, binarized, resized)",
-    description="For the Web UI preview: each stage as a base64 PNG, in pipeline order.",
+    summary="What preprocessing does to an image: each stage, and what auto decided",
+    description="For the Web UI preview: each stage as a base64 PNG, in pipeline order, and the "
+    "actions taken in words. `preprocess=classic` (the default here): original, gray, equalized, "
+    "binarized, resized. `auto`: original and the detector's input as auto left it (enhanced only "
+    "when its measurements call for it; `actions` says what and why). `none`: original and the "
+    "detector's input.",
     openapi_extra=single_image_body(),
     tags=["ocr"],
 )
 async def preprocess_preview(request: Request, service: ServiceDep) -> JSONResponse:
     with await service.receive(request, cache_lookup=False) as admission:
         parsed = await parse_request(request, service.config, batch=False)
-        answer = await service.preprocess_stages(parsed.images[0], admission)
+        mode = parsed.options.preprocess or "classic"
+        answer = await service.preprocess_stages(parsed.images[0], mode, admission)
     return JSONResponse(answer)
 
 

@@ -104,6 +104,11 @@ class PreprocessResponse(BaseModel):
     success: Literal[True] = True
     width: int
     height: int
+    mode: str = Field(examples=["auto"], description="the preprocessing mode shown")
+    actions: list[str] = Field(
+        examples=[["CLAHE on lightness: low contrast (gray std 18 < 25)"]],
+        description="what the mode did to this image, in words",
+    )
     stages: list[StageImage]
 
 

@@ -290,13 +290,13 @@ class OcrService:
         return result, previews
 
     async def preprocess_stages(
-        self, image: ImageInput, admission: Admission | None = None
+        self, image: ImageInput, mode: str = "classic", admission: Admission | None = None
     ) -> dict[str, Any]:
         if admission is not None:
             admission.confirm()
         await self.inspect(image, OcrOptions())
         return await self.pool.run(
-            lambda engine, deadline: _stages_answer(engine, image.data, deadline), admission
+            lambda engine, deadline: _stages_answer(engine, image.data, mode, deadline), admission
         )
 
 
@@ -343,16 +343,17 @@ def _run_all(
     return out
 
 
-def _stages_answer(engine: OCR, data: bytes, deadline: Deadline) -> dict[str, Any]:
+def _stages_answer(engine: OCR, data: bytes, mode: str, deadline: Deadline) -> dict[str, Any]:
     deadline.check("the preprocessing preview")
-    stages = engine.preprocess_stages(data)
-    original = next(iter(stages.values()))
-    height, width = original.shape[:2]
+    preview = engine.preprocess_preview(data, mode)
+    height, width = preview.stages["original"].shape[:2]
     return {
         "success": True,
         "width": int(width),
         "height": int(height),
-        "stages": [_stage_png(name, image) for name, image in stages.items()],
+        "mode": preview.mode,
+        "actions": preview.actions,
+        "stages": [_stage_png(name, image) for name, image in preview.stages.items()],
     }
 
 
