@@ -30,6 +30,11 @@ def axe_source() -> str:
 
 def _violations(page: Any, axe_source: str) -> list[str]:
     """The serious and critical violations axe-core finds in the page as it is now."""
+    # colours measured at rest: every (finite) transition and animation over
+    page.wait_for_function(
+        "() => document.getAnimations().every(a => a.playState !== 'running'"
+        " || a.effect.getComputedTiming().iterations === Infinity)"
+    )
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(content=axe_source)
     found = page.evaluate(
