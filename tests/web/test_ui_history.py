@@ -79,8 +79,26 @@ def test_the_history_keeps_only_the_newest_results(ui: Any) -> None:
     assert entries.count() == 2
     texts = entries.all_inner_texts()
     assert "r2.png" in texts[0] and "r1.png" in texts[1]  # newest first, r0 dropped
+    # the size cap: past it the oldest go, the newest always stays
+    page.evaluate("() => { window.cpuocr.history.max = 50; window.cpuocr.history.bytes = 1; }")
+    ui.upload(page, ("r3.png", live.receipt_page_png(variant=4), PNG))
+    page.get_by_test_id("start").click()
+    ui.done(page, "r3.png")
+    page.wait_for_function(
+        "() => { const e = document.querySelectorAll('[data-testid=history-entry]');"
+        " return e.length === 1 && e[0].innerText.includes('r3.png'); }"
+    )
+    page.evaluate("() => { window.cpuocr.history.bytes = 50 * 1024 * 1024; }")
+    ui.upload(page, ("r4.png", live.receipt_page_png(variant=5), PNG))
+    page.get_by_test_id("start").click()
+    ui.done(page, "r4.png")
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=history-entry]').length == 2"
+    )
+    texts = entries.all_inner_texts()
+    assert "r4.png" in texts[0] and "r3.png" in texts[1]
     # removing one entry
-    entries.first.get_by_role("button", name="Remove r2.png from the history").click()
+    entries.first.get_by_role("button", name="Remove r4.png from the history").click()
     page.wait_for_function(
         "() => document.querySelectorAll('[data-testid=history-entry]').length == 1"
     )

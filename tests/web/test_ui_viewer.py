@@ -10,11 +10,12 @@ import io
 from pathlib import Path
 from typing import Any
 
-from rendering import render_lines
+from rendering import image_pdf, render_lines
 
 live = importlib.import_module("cpuocr_tests_live_server")  # loaded by tests/conftest.py
 
 PNG = "image/png"
+PDF = "application/pdf"
 
 
 def _tall_page() -> bytes:
@@ -252,3 +253,22 @@ def test_preprocessing_stages_enlarge_on_click(ui: Any, artifacts: Path) -> None
     assert large.is_hidden()
     page.get_by_test_id("preview-close").click()
     assert dialog.is_hidden()
+
+
+def test_a_document_page_zooms_with_its_boxes(ui: Any) -> None:
+    """A PDF page's image is a smaller preview than the page read: the boxes (in the page's
+    pixels) still fall on its text at every zoom."""
+    page = ui.open()
+    ui.upload(page, ("page.pdf", image_pdf([render_lines(list(live.RECEIPT_PAGE_LINES))]), PDF))
+    page.get_by_test_id("start").click()
+    card = ui.done(page, "page.pdf")
+    page.wait_for_function(
+        "c => { const i = c.querySelector('img.image'); return i.complete && i.naturalWidth > 0; }",
+        arg=card.element_handle(),
+    )
+    _boxes_on_image(card)
+    card.get_by_test_id("zoom-in").click()
+    card.get_by_test_id("zoom-in").click()
+    _boxes_on_image(card)
+    card.get_by_test_id("fit-page").click()
+    _boxes_on_image(card)

@@ -1527,6 +1527,7 @@
   // when the viewer's size changes) and "free" (a scale chosen with the buttons, wheel or pinch).
   const ZOOM_MIN = 0.05;
   const ZOOM_MAX = 8;
+  const ZOOM_MAX_PX = 16000; // the image's longer side at most (a layer the browser can draw)
   const ZOOM_STEP = 1.25;
 
   /** The size of what the viewer shows, in the boxes' pixels: the image or page read, or the
@@ -1549,8 +1550,13 @@
     return { width, page: Math.min(width, Math.max(40, maxH - padY) / size.h) };
   }
 
-  function clampZoom(scale) {
-    return Math.max(ZOOM_MIN, Math.min(ZOOM_MAX, scale));
+  /** The largest scale for an image of ``size``: 800 %, less for a very large page. */
+  function maxZoom(size) {
+    return size ? Math.min(ZOOM_MAX, Math.max(1, ZOOM_MAX_PX / Math.max(size.w, size.h))) : ZOOM_MAX;
+  }
+
+  function clampZoom(scale, size) {
+    return Math.max(ZOOM_MIN, Math.min(maxZoom(size), scale));
   }
 
   /** Size the image (and so its boxes) for the item's zoom. */
@@ -1564,7 +1570,7 @@
       const fit = fitScales(item, size);
       z.scale = z.mode === "width" ? fit.width : z.mode === "page" ? fit.page : Math.min(1, fit.width);
     }
-    z.scale = clampZoom(z.scale);
+    z.scale = clampZoom(z.scale, size);
     const wrap = $(".image-wrap", card);
     wrap.style.width = `${size.w * z.scale}px`;
     wrap.style.height = `${size.h * z.scale}px`;
@@ -1573,7 +1579,7 @@
     $("[data-zoom='width']", card).setAttribute("aria-pressed", String(z.mode === "width"));
     $("[data-zoom='page']", card).setAttribute("aria-pressed", String(z.mode === "page"));
     $("[data-zoom='out']", card).disabled = z.scale <= ZOOM_MIN;
-    $("[data-zoom='in']", card).disabled = z.scale >= ZOOM_MAX;
+    $("[data-zoom='in']", card).disabled = z.scale >= maxZoom(size);
     const pannable = viewer.scrollWidth > viewer.clientWidth + 1 || viewer.scrollHeight > viewer.clientHeight + 1;
     viewer.classList.toggle("pannable", pannable);
   }
@@ -1589,7 +1595,7 @@
     const before = wrap.getBoundingClientRect();
     const fx = before.width ? (x - before.left) / before.width : 0.5;
     const fy = before.height ? (y - before.top) / before.height : 0.5;
-    item.zoom = { mode: "free", scale: clampZoom(scale) };
+    item.zoom = { mode: "free", scale: clampZoom(scale, viewSize(item)) };
     applyZoom(item);
     const after = wrap.getBoundingClientRect();
     viewer.scrollLeft += after.left + fx * after.width - x;
