@@ -61,43 +61,35 @@ def test_results_survive_a_reload_and_clear_history_empties_it(ui: Any, artifact
     assert history.is_hidden() and page.get_by_test_id("history-entry").count() == 0
 
 
+def _kept(ui: Any, page: Any, n: int) -> list[str]:
+    """Read r{n}.png; the history's entries once it is in them, newest first."""
+    name = f"r{n}.png"
+    ui.upload(page, (name, live.receipt_page_png(variant=n + 1), PNG))
+    page.get_by_test_id("start").click()
+    ui.done(page, name)
+    page.wait_for_function(
+        "name => [...document.querySelectorAll('[data-testid=history-entry]')]"
+        ".some(e => e.innerText.includes(name))",
+        arg=name,
+    )
+    entries = page.get_by_test_id("history-entry").all_inner_texts()
+    return [next(w for w in e.split() if w.endswith(".png")) for e in entries]
+
+
 def test_the_history_keeps_only_the_newest_results(ui: Any) -> None:
     page = ui.open()
-    page.evaluate("() => { window.cpuocr.history.max = 2; }")  # the cap (50) made small
+    limits = "([m, b]) => { window.cpuocr.history.max = m; window.cpuocr.history.bytes = b; }"
+    page.evaluate(limits, [2, 50 << 20])  # the cap (50 results) made small
     page.get_by_test_id("history").evaluate("d => { d.open = true; }")
-    for n in range(3):
-        name = f"r{n}.png"
-        ui.upload(page, (name, live.receipt_page_png(variant=n + 1), PNG))
-        page.get_by_test_id("start").click()
-        ui.done(page, name)
-        page.wait_for_function(
-            "name => [...document.querySelectorAll('[data-testid=history-entry]')]"
-            ".some(e => e.innerText.includes(name))",
-            arg=name,
-        )
-    entries = page.get_by_test_id("history-entry")
-    assert entries.count() == 2
-    texts = entries.all_inner_texts()
-    assert "r2.png" in texts[0] and "r1.png" in texts[1]  # newest first, r0 dropped
+    kept = [_kept(ui, page, n) for n in range(3)]
+    assert kept[-1] == ["r2.png", "r1.png"]  # newest first, r0 dropped
     # the size cap: past it the oldest go, the newest always stays
-    page.evaluate("() => { window.cpuocr.history.max = 50; window.cpuocr.history.bytes = 1; }")
-    ui.upload(page, ("r3.png", live.receipt_page_png(variant=4), PNG))
-    page.get_by_test_id("start").click()
-    ui.done(page, "r3.png")
-    page.wait_for_function(
-        "() => { const e = document.querySelectorAll('[data-testid=history-entry]');"
-        " return e.length === 1 && e[0].innerText.includes('r3.png'); }"
-    )
-    page.evaluate("() => { window.cpuocr.history.bytes = 50 * 1024 * 1024; }")
-    ui.upload(page, ("r4.png", live.receipt_page_png(variant=5), PNG))
-    page.get_by_test_id("start").click()
-    ui.done(page, "r4.png")
-    page.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=history-entry]').length == 2"
-    )
-    texts = entries.all_inner_texts()
-    assert "r4.png" in texts[0] and "r3.png" in texts[1]
+    page.evaluate(limits, [50, 1])
+    assert _kept(ui, page, 3) == ["r3.png"]
+    page.evaluate(limits, [50, 50 << 20])
+    assert _kept(ui, page, 4) == ["r4.png", "r3.png"]
     # removing one entry
+    entries = page.get_by_test_id("history-entry")
     entries.first.get_by_role("button", name="Remove r4.png from the history").click()
     page.wait_for_function(
         "() => document.querySelectorAll('[data-testid=history-entry]').length == 1"
