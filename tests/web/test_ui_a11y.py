@@ -104,3 +104,12 @@ def test_no_serious_violations_on_a_phone(ui: Any, axe_source: str, scheme: str)
     )
     _with_results(ui, page)
     _no_violations(page, axe_source)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_violations_on_the_api_docs_page(ui: Any, axe_source: str, scheme: str) -> None:
+    page = ui.open(color_scheme=scheme, bypass_csp=True)
+    page.goto(page.url.rstrip("/") + "/docs")
+    page.locator("details.endpoint").first.wait_for()
+    page.locator("details.endpoint > summary").first.click()
+    _no_violations(page, axe_source)
