@@ -143,11 +143,17 @@ def test_zoom_and_pan_keep_the_boxes_on_their_text(ui: Any, artifacts: Path) -> 
     assert abs(img["width"] - inner) < 1.5, (img, inner)
     _boxes_on_image(card)
 
-    # the keyboard on the focused viewer: - zooms out
+    # the keyboard on the focused viewer: - zooms out, + in, the arrows pan
     scale = float(card.get_attribute("data-scale"))
     viewer.focus()
     page.keyboard.press("-")
     assert abs(float(card.get_attribute("data-scale")) - scale / 1.25) < 1e-6
+    page.keyboard.press("+")
+    page.keyboard.press("+")
+    top = viewer.evaluate("v => v.scrollTop")
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function(f"v => v.scrollTop > {top}", arg=viewer.element_handle())
+    card.get_by_test_id("fit-width").click()
 
     # a line chosen in the list brings its box into the viewer
     card.get_by_test_id("zoom-in").click()
