@@ -4,6 +4,12 @@
 // (one quick request each); documents through the durable jobs API (POST /jobs, polled for
 // per-page progress, cancellable, the result and each page's image fetched when done, and every
 // output format downloaded from the server).
+// Reading aids: a viewer that zooms (buttons, Ctrl+wheel / pinch, fit width / page, + - keys) and
+// pans (drag, scroll, arrows) with the boxes aligned at every zoom; search in the text (filters
+// the lines, lights their boxes, Enter goes from match to match); a lines view and a paragraphs
+// view; a line's text corrected in place before copy and export. Results are kept in the browser
+// (IndexedDB history, capped); many files get a compact list view, one overall progress bar
+// pinned under the top bar (with Stop) and the progress in the tab title.
 // Plain JavaScript, no dependencies, nothing loaded from other sites.
 "use strict";
 
