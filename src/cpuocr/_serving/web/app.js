@@ -1695,11 +1695,12 @@
       e.preventDefault();
     });
     let lastWidth = 0;
-    new ResizeObserver(() => {
+    item.resize = new ResizeObserver(() => {
       if (viewer.clientWidth === lastWidth) return;
       lastWidth = viewer.clientWidth;
       if (item.zoom.mode !== "free") applyZoom(item);
-    }).observe(viewer);
+    });
+    item.resize.observe(viewer);
   }
 
   /** Scroll the viewer (never the page) so that box ``index`` is in sight. */
@@ -2040,6 +2041,7 @@
     }
     if (item.url) URL.revokeObjectURL(item.url);
     releasePages(item);
+    item.resize.disconnect();
     item.card.remove();
     refresh();
   }
