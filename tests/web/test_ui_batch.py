@@ -119,3 +119,11 @@ def test_stop_leaves_the_files_not_started_for_the_next_start(ui: Any) -> None:
     page.wait_for_function(
         "() => document.querySelectorAll('[data-testid=result-card][data-state=done]').length == 10"
     )
+    # × removes one file; Clear the rest, and the progress bar with them
+    cards = page.get_by_test_id("result-card")
+    cards.first.get_by_role("button", name="移除 / Remove").click()
+    assert cards.count() == 9
+    assert "9 images · 9 done" in page.get_by_test_id("summary").inner_text()
+    page.get_by_test_id("clear").click()
+    assert cards.count() == 0 and page.get_by_test_id("progress").is_hidden()
+    assert page.title() == title
