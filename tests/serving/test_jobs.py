@@ -115,6 +115,17 @@ def test_submit_poll_and_every_format(http: httpx.Client) -> None:
     assert len(pikepdf.open(io.BytesIO(pdf.content)).pages) == 3
     assert "Page2total2.50" in _squash(_pdftotext(pdf.content))
     assert http.get(result, params={"format": "docx"}).status_code == 400
+    # the pages route in pieces: `limit` pages at most, `more` while later ones are saved
+    pages = f"/jobs/{job['id']}/pages"
+    first = http.get(pages, params={"limit": 2}).json()
+    assert [p["number"] for p in first["pages"]] == [1, 2] and first["more"] is True
+    rest = http.get(pages, params={"after": 2, "limit": 2}).json()
+    assert [p["number"] for p in rest["pages"]] == [3] and rest["more"] is False
+    assert rest["pages"][0] == as_json["pages"][2]
+    whole = http.get(pages).json()
+    assert [p["number"] for p in whole["pages"]] == [1, 2, 3] and whole["more"] is False
+    for bad in ({"limit": 0}, {"limit": 100_000}, {"after": -1}):
+        assert http.get(pages, params=bad).status_code in (400, 422)
 
 
 def test_several_files_one_of_them_corrupt(http: httpx.Client) -> None:

@@ -127,6 +127,11 @@ def test_claim_run_and_finish(store: JobStore, clock: Clock) -> None:
     assert store.done_pages(_id(1), 0) == {2, 3}
     assert [p["number"] for p in store.pages(_id(1), 0)] == [2, 3]
     assert store.pages(_id(1), 0)[0] == PAGE
+    # a range: only the pages over `after`, at most `limit`
+    assert [p["number"] for p in store.pages(_id(1), 0, after=2)] == [3]
+    assert [p["number"] for p in store.pages(_id(1), 0, limit=1)] == [2]
+    assert [p["number"] for p in store.pages(_id(1), 0, after=1, limit=5)] == [2, 3]
+    assert store.pages(_id(1), 0, after=3) == [] and store.pages(_id(1), 0, limit=0) == []
     assert store.finish_file(_id(1), "w1", 0)
     assert store.finish_file(_id(1), "w1", 1, JobError("image_too_large", "too big", 413))
     clock.now += 5

@@ -92,6 +92,10 @@ EXPIRY_EVERY_S = 60.0
 #: A page preview larger than this is not kept. The pages measured at 1600 px (service.py) make
 #: 80-410 KB; only a page of noise passes it.
 JOB_PREVIEW_MAX_BYTES = 512 * 1024
+#: Pages one ``GET /jobs/{id}/pages`` returns at most (``?limit=``, at most
+#: :data:`MAX_PAGES_PER_CALL`); ``more`` says whether to ask again from the last one.
+PAGES_PER_CALL = 100
+MAX_PAGES_PER_CALL = 1000
 
 
 def open_store(config: ServeConfig) -> JobStore:
@@ -275,24 +279,28 @@ class JobService:
 
         return await anyio.to_thread.run_sync(build), MEDIA_TYPES[fmt]
 
-    async def saved_pages(self, job_id: str, file: int | None, after: int) -> dict[str, Any]:
-        """The pages of a job's file read so far whose number is over ``after``, in the document
-        JSON's page shape, whatever the job's state (the Web UI shows each page as it is read),
-        with the job as ``GET /jobs/{id}`` answers it. The store reads all the saved pages of
-        the file (its protocol has no range); only those over ``after`` are decoded and sent."""
+    async def saved_pages(
+        self, job_id: str, file: int | None, after: int, limit: int = PAGES_PER_CALL
+    ) -> dict[str, Any]:
+        """The pages of a job's file read so far whose number is over ``after`` (at most
+        ``limit``, ``more`` saying whether later ones are saved too), in the document JSON's page
+        shape, whatever the job's state (the Web UI shows each page as it is read), with the job
+        as ``GET /jobs/{id}`` answers it. Only those pages are read from the store: a poll of a
+        long job costs what it returns, not the whole job."""
         store = await self.store()
         job = await self.get(job_id)
         entry = _file_of(job, file)
 
-        def build() -> list[dict[str, Any]]:
-            saved = [d for d in store.pages(job_id, entry.index) if int(d["number"]) > after]
-            pages = [page_from_dict(d) for d in saved]
+        def build() -> tuple[list[dict[str, Any]], bool]:
+            saved = store.pages(job_id, entry.index, after, limit + 1)
+            more = len(saved) > limit
+            pages = [page_from_dict(d) for d in saved[:limit]]
             document = document_from_pages(pages, page_count=entry.page_count, kind=entry.kind)
             found: list[dict[str, Any]] = document_dict(document)["pages"]
-            return found
+            return found, more
 
-        pages = await anyio.to_thread.run_sync(build)
-        return {"success": True, "job": job_answer(job), "pages": pages}
+        pages, more = await anyio.to_thread.run_sync(build)
+        return {"success": True, "job": job_answer(job), "pages": pages, "more": more}
 
     async def preview(self, job_id: str, number: int, file: int | None) -> bytes:
         """The preview JPEG of page ``number`` of a job's file (the module docstring), as soon

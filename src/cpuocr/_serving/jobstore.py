@@ -233,8 +233,11 @@ class JobStore(Protocol):
         """The page numbers of file ``index`` already saved."""
         ...
 
-    def pages(self, job_id: str, index: int) -> list[dict[str, Any]]:
-        """The saved pages of file ``index`` (``page_to_dict`` data), in page order."""
+    def pages(
+        self, job_id: str, index: int, after: int = 0, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The saved pages of file ``index`` (``page_to_dict`` data) whose number is over
+        ``after``, in page order, at most ``limit`` of them (None: all); only those are read."""
         ...
 
     def save_page(

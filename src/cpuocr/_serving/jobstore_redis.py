@@ -436,10 +436,15 @@ class RedisJobStore:
             numbers = self._client.hkeys(self._key("pages", job_id, int(index)))
         return frozenset(int(n) for n in numbers)
 
-    def pages(self, job_id: str, index: int) -> list[dict[str, Any]]:
+    def pages(
+        self, job_id: str, index: int, after: int = 0, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        key = self._key("pages", job_id, int(index))
         with self._reaching():
-            saved = self._client.hgetall(self._key("pages", job_id, int(index)))
-        return [json.loads(saved[n]) for n in sorted(saved, key=int)]
+            numbers = sorted(n for n in map(int, self._client.hkeys(key)) if n > after)
+            wanted = numbers if limit is None else numbers[: max(0, limit)]
+            saved = self._client.hmget(key, [str(n) for n in wanted]) if wanted else []
+        return [json.loads(data) for data in saved if data is not None]
 
     def save_page(
         self,

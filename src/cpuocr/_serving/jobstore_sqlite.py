@@ -305,10 +305,13 @@ class SqliteJobStore:
         )
         return frozenset(int(r[0]) for r in rows)
 
-    def pages(self, job_id: str, index: int) -> list[dict[str, Any]]:
+    def pages(
+        self, job_id: str, index: int, after: int = 0, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         rows = self._read(
-            "SELECT data FROM pages WHERE job_id = ? AND idx = ? ORDER BY number",
-            (job_id, int(index)),
+            "SELECT data FROM pages WHERE job_id = ? AND idx = ? AND number > ? ORDER BY number "
+            "LIMIT ?",
+            (job_id, int(index), int(after), -1 if limit is None else int(limit)),
         )
         return [json.loads(r[0]) for r in rows]
 

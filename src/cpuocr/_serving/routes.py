@@ -18,7 +18,7 @@ from .._writers import MEDIA_TYPES, write
 from .errors import Unauthorized
 from .inference import Admission
 from .inputs import ImageInput, ParsedRequest, parse_job_request, parse_request, read_body
-from .jobs import JobService, job_answer
+from .jobs import MAX_PAGES_PER_CALL, PAGES_PER_CALL, JobService, job_answer
 from .schemas import (
     ERROR_RESPONSES,
     JOB_ERROR_RESPONSES,
@@ -242,8 +242,10 @@ async def job_result(
     responses=JOB_ERROR_RESPONSES,
     summary="The pages of a job read so far, at any state (each as soon as it is read)",
     description="`after`: only the pages whose number is over it (the last page you have); "
-    "`file`: which file, from 0 (needed when the job has several). Each page has the shape of "
-    "a page of `GET /jobs/{id}/result?format=json`.",
+    f"`limit`: at most this many pages (default {PAGES_PER_CALL}); `more`: later pages are "
+    "saved too, ask again with `after` = the last page returned; `file`: which file, from 0 "
+    "(needed when the job has several). Each page has the shape of a page of "
+    "`GET /jobs/{id}/result?format=json`.",
     tags=["jobs"],
 )
 async def job_pages(
@@ -251,8 +253,9 @@ async def job_pages(
     jobs: JobsDep,
     file: Annotated[int | None, Query(ge=0, le=10_000)] = None,
     after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGES_PER_CALL)] = PAGES_PER_CALL,
 ) -> JSONResponse:
-    return JSONResponse(await jobs.saved_pages(job_id, file, after))
+    return JSONResponse(await jobs.saved_pages(job_id, file, after, limit))
 
 
 @api.get(

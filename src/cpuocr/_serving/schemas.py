@@ -252,9 +252,10 @@ class JobPagesResponse(BaseModel):
     success: Literal[True] = True
     job: JobModel
     pages: list[dict[str, Any]] = Field(
-        description="the pages read so far (after `after`), each as a page of the document "
-        "JSON (`GET /jobs/{id}/result?format=json`), in page order"
+        description="the pages read so far (after `after`, at most `limit`), each as a page of "
+        "the document JSON (`GET /jobs/{id}/result?format=json`), in page order"
     )
+    more: bool = Field(description="later pages are saved too: ask again from the last one")
 
 
 class JobDeleteResponse(BaseModel):

@@ -784,9 +784,18 @@
     return isDocument(item.result) ? item.result.pages.length : 0;
   }
 
-  /** The pages of the job read since those shown (GET /jobs/{id}/pages?after=N: the document
-   * JSON's pages, at any state of the job), added to the card's pages view. */
+  /** The pages of the job read since those shown, added to the card's pages view: asked again
+   * while the server says more are saved (it sends at most 100 at a time). */
   async function fetchPages(item, job) {
+    let answer;
+    do {
+      answer = await fetchPagesOnce(item, job);
+    } while (answer.ok && answer.body.more && item.job === job && items.includes(item));
+    return answer;
+  }
+
+  /** One GET /jobs/{id}/pages?after=N (the document JSON's pages, at any state of the job). */
+  async function fetchPagesOnce(item, job) {
     const shown = isDocument(item.result) ? item.result.pages : [];
     const after = shown.length ? shown[shown.length - 1].page : 0;
     const answer = await callApi(jobUrl(job, `/pages?after=${after}`));
