@@ -117,19 +117,21 @@ def test_recognise_highlight_export_preview_and_reject(
     page.get_by_test_id("toast").wait_for(state="hidden")
     page.screenshot(path=str(artifacts / "web-ui.png"), full_page=True)
 
-    # the preprocessing preview shows every stage image
+    # the preprocessing preview shows what the server's mode (auto) did to this image
     invoice.get_by_test_id("preview").click()
     dialog = page.get_by_test_id("preview-dialog")
     dialog.wait_for(state="visible")
     stage_images = page.locator("[data-testid=preview-stages] figure img")
-    stage_images.nth(4).wait_for()
-    assert stage_images.count() == 5
+    stage_images.nth(1).wait_for()
+    assert stage_images.count() == 2
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=preview-stages] img')]"
         ".every(img => img.complete && img.naturalWidth > 0)"
     )
     captions = page.locator("[data-testid=preview-stages] figcaption strong").all_inner_texts()
-    assert captions[1] == "灰度 / Gray" and captions[3].endswith("Binarized")
+    assert captions == ["原图 / Original", "检测器的输入 / What the detector reads"]
+    actions = dialog.get_by_test_id("preview-actions").inner_text()
+    assert "unchanged: clean enough" in actions
     page.screenshot(path=str(artifacts / "web-ui-preview.png"))
     page.get_by_test_id("preview-close").click()
     dialog.wait_for(state="hidden")

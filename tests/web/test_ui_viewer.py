@@ -225,15 +225,17 @@ def test_search_filters_the_lines_and_lights_their_boxes(ui: Any, artifacts: Pat
 
 def test_preprocessing_stages_enlarge_on_click(ui: Any, artifacts: Path) -> None:
     page = ui.open()
+    page.get_by_test_id("opt-preprocess").select_option("classic")
     ui.upload(page, ("receipt.png", live.receipt_page_png(), PNG))
     card = ui.card(page, "receipt.png")
     card.get_by_test_id("preview").click()
     dialog = page.get_by_test_id("preview-dialog")
     opens = dialog.get_by_test_id("stage-open")
     opens.first.wait_for()
-    # the caption says what the stages are, and that auto's choice is not known here
+    # read with classic: the caption says these are the recipe's steps, all five of them
     caption = dialog.locator("#preview-caption").inner_text()
-    assert "classic recipe" in caption and "does not report its choice" in caption
+    assert "classic recipe" in caption
+    assert opens.count() == 5
     large = dialog.get_by_test_id("stage-large")
     assert large.is_hidden()
 
@@ -278,3 +280,41 @@ def test_a_document_page_zooms_with_its_boxes(ui: Any) -> None:
     _boxes_on_image(card)
     card.get_by_test_id("fit-page").click()
     _boxes_on_image(card)
+
+
+def _low_contrast_png() -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (640, 200), (150, 150, 150))
+    draw = ImageDraw.Draw(image)
+    for y in range(30, 170, 35):
+        draw.rectangle((30, y, 610, y + 10), fill=(120, 120, 120))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_the_preview_shows_what_auto_did_to_this_image(ui: Any, artifacts: Path) -> None:
+    page = ui.open()
+    page.get_by_test_id("opt-preprocess").select_option("auto")
+    grey = ("grey.png", _low_contrast_png(), PNG)
+    ui.upload(page, ("clean.png", live.receipt_page_png(), PNG), grey)
+    dialog = page.get_by_test_id("preview-dialog")
+    actions = dialog.get_by_test_id("preview-actions").locator("li")
+    for name, first_action in (("clean.png", "unchanged: clean enough"),
+                               ("grey.png", "CLAHE on lightness: low contrast")):  # fmt: skip
+        ui.card(page, name).get_by_test_id("preview").click()
+        actions.first.wait_for()
+        caption = dialog.locator("#preview-caption").inner_text()
+        assert name in caption and "What auto did to this image" in caption
+        assert actions.first.inner_text().startswith(first_action)
+        assert "the detector reads it resized to" in actions.last.inner_text()
+        stages = dialog.locator("[data-testid=preview-stages] figure")
+        assert [stages.nth(k).get_attribute("data-stage") for k in range(stages.count())] == [
+            "original",
+            "detector_input",
+        ]
+        if name == "grey.png":
+            page.screenshot(path=str(artifacts / "web-ui-preview-auto.png"))
+        page.get_by_test_id("preview-close").click()
+        dialog.wait_for(state="hidden")

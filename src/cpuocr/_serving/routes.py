@@ -316,6 +316,8 @@ async def readyz(
     body = {
         "ready": service.ready,
         "preset": cfg.preset,
+        "preprocess": cfg.engine.preprocess,
+        "device": cfg.device,
         "slots": cfg.slots,
         "threads": cfg.threads,
         "queue_size": cfg.queue_size,

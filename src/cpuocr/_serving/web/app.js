@@ -38,6 +38,12 @@
     equalized: "直方图均衡 / Equalized",
     binarized: "自适应二值化 / Binarized",
     resized: "缩放到行高 / Resized to line height",
+    detector_input: "检测器的输入 / What the detector reads",
+  };
+  const MODE_CAPTIONS = {
+    classic: "经典流程每一步的结果 · What each step of the classic recipe produces",
+    auto: "自动模式对这张图片做了什么 · What auto did to this image",
+    none: "不做预处理：检测器读取缩放后的原图 · None: the detector reads the image, resized",
   };
   const STATUS_LABELS = {
     pending: "待识别 / Pending",
@@ -156,6 +162,7 @@
     dialog: $("#preview-dialog"),
     stages: $("#preview-stages"),
     previewCaption: $("#preview-caption"),
+    previewActions: $("#preview-actions"),
     toast: $("#toast"),
     history: $("#history"),
     detHint: $("#det-hint"),
@@ -182,7 +189,7 @@
   const LIST_FROM = 6;
   let chosenView = localStorage.getItem("cpuocr-view");
   // The server's limits from /readyz (with the API key when one is set); null until known.
-  const limits = { maxUpload: null, maxPixels: null, maxBatch: null, maxJob: null };
+  const limits = { maxUpload: null, maxPixels: null, maxBatch: null, maxJob: null, preprocess: null };
   let serverUp = null; // true / false once known
   let statusTimer = 0;
   let statusMisses = 0;
@@ -265,6 +272,7 @@
     limits.maxPixels = typeof info.max_pixels === "number" ? info.max_pixels : null;
     limits.maxBatch = typeof info.max_batch_images === "number" ? info.max_batch_images : null;
     limits.maxJob = typeof info.max_job_bytes === "number" ? info.max_job_bytes : null;
+    limits.preprocess = typeof info.preprocess === "string" ? info.preprocess : null;
     const size = formatSize(limits.maxUpload);
     const mp = limits.maxPixels ? Math.round(limits.maxPixels / 1e6) : null;
     const zh = [`图片和 TIFF 每个最大 ${size}`];
@@ -2255,11 +2263,11 @@
   // ---------------------------------------------------------------- preprocessing preview
 
   async function openPreview(item) {
-    // /preprocess shows the classic recipe; what "auto" chose for this image the server does not
-    // (yet) say, so the caption does not pretend to know
-    const mode = (item.settings && item.settings.preprocess) || els.preprocess.value;
-    const auto = mode === "classic" || mode === "none" ? "" : " 自动模式按每张图片决定是否使用这些步骤，服务器未告知本图的选择。/ Auto decides for each image whether to use them; the server does not report its choice for this image.";
-    els.previewCaption.textContent = `${item.name} — 经典流程每一步的结果 · What each stage of the classic recipe produces. 点击放大 / Click one to enlarge it.${auto}`;
+    // the mode the card was read with (else the menu's, else the server's own): /preprocess
+    // answers what that mode did to this very image, and, for auto, what it decided and why
+    const mode = (item.settings && item.settings.preprocess) || els.preprocess.value || limits.preprocess || "auto";
+    els.previewCaption.textContent = `${item.name} — ${MODE_CAPTIONS[mode] || mode}. 点击放大 / Click one to enlarge it.`;
+    els.previewActions.replaceChildren();
     showStages();
     const loading = document.createElement("p");
     loading.className = "loading";
@@ -2268,6 +2276,7 @@
     if (!els.dialog.open) els.dialog.showModal();
     const form = new FormData();
     form.append("image", item.file, item.name);
+    form.append("preprocess", mode);
     const answer = await postWithRetry("/preprocess", form, null);
     if (!answer.ok) {
       const p = document.createElement("p");
@@ -2302,6 +2311,13 @@
       return fig;
     });
     els.stages.replaceChildren(...figures);
+    els.previewActions.replaceChildren(
+      ...(answer.body.actions || []).map((text) => {
+        const li = document.createElement("li");
+        li.textContent = text;
+        return li;
+      }),
+    );
   }
 
   /** One stage at its own size (a small one, e.g. a line's height, enlarged without blur). */
