@@ -148,6 +148,49 @@ def test_preprocess_preview_returns_each_stage_as_png(client: httpx.Client, rece
     assert body["mode"] == "classic" and body["actions"]  # without preprocess=: the recipe
 
 
+def _title_and_two_paragraphs_png() -> bytes:
+    from PIL import ImageDraw, ImageFont
+
+    from rendering import font_path
+
+    path = font_path()
+    assert path is not None, "the set-up installs the CJK fonts"
+    title, body = ImageFont.truetype(path, 48), ImageFont.truetype(path, 26)
+    image = Image.new("RGB", (900, 520), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((40, 30), "Quarterly Report", fill="black", font=title)
+    rows = [(150, "Sales rose in every region this quarter, led by"),
+            (190, "the north, where two new stores opened."),
+            (330, "Costs stayed flat: rent and wages did not change,"),
+            (370, "and shipping fell a little.")]  # fmt: skip
+    for y, text in rows:
+        draw.text((40, y), text, fill="black", font=body)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_paragraphs_true_groups_an_images_lines_as_the_layout_does(client: httpx.Client) -> None:
+    data = _title_and_two_paragraphs_png()
+    plain = _ocr(client, data).json()
+    assert "paragraphs" not in plain  # only when asked: the answer schema stays as it was
+    answer = _ocr(client, data, paragraphs="true").json()
+    assert answer["lines"] == plain["lines"]  # the lines themselves are not reordered
+    groups = answer["paragraphs"]
+    indexes = sorted(k for g in groups for k in g["lines"])
+    assert indexes == list(range(len(answer["lines"])))  # every line in exactly one paragraph
+    texts = [" ".join(answer["lines"][k]["text"] for k in g["lines"]) for g in groups]
+    kinds = [g["kind"] for g in groups]
+    assert kinds[0] == "title" and "Quarterly" in texts[0], (kinds, texts)
+    assert len(groups) == 3, texts
+    assert texts[1].startswith("Sales") and "stores" in texts[1]
+    assert texts[2].startswith("Costs") and "shipping" in texts[2]
+    # a cached answer gets them too
+    again = _ocr(client, data, paragraphs="true").json()
+    assert again["cached"] is True and again["paragraphs"] == groups
+    assert _ocr(client, data, paragraphs="maybe").status_code == 400
+
+
 def _low_contrast_png() -> bytes:
     image = Image.new("RGB", (400, 120), (150, 150, 150))
     for y in range(20, 100, 20):

@@ -135,7 +135,7 @@ def test_a_lines_view_and_a_paragraphs_view(ui: Any, artifacts: Path) -> None:
     lines = card.get_by_test_id("line").locator(".text").all_inner_texts()
     assert len(lines) == 5, lines
 
-    # an image's paragraphs: guessed from the line spacing, said so
+    # an image's paragraphs: the server's layout (paragraphs=true), said so
     card.get_by_test_id("view-paragraphs").click()
     assert card.get_by_test_id("view-paragraphs").get_attribute("aria-pressed") == "true"
     assert card.get_by_test_id("lines").is_hidden()
@@ -143,7 +143,7 @@ def test_a_lines_view_and_a_paragraphs_view(ui: Any, artifacts: Path) -> None:
     assert paras.count() == 2
     assert paras.nth(0).inner_text() == "".join(lines[:3])  # Chinese: joined without spaces
     assert paras.nth(1).inner_text() == " ".join(lines[3:])
-    assert "guessed from the line spacing" in card.get_by_test_id("paragraphs").inner_text()
+    assert "(from the layout)" in card.get_by_test_id("paragraphs").inner_text()
     # a paragraph chosen: all its boxes lit; the keyboard does it too
     paras.nth(0).click()
     active = card.locator("[data-testid=overlay] polygon.active")

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from typing import Any
 
 from .._types import Line
 from .layout_blocks import Item, bounds, median, page_angle, rows, segment, to_frame
@@ -62,6 +63,19 @@ def analyze(
         blocks.append(Block(bounds(leaf), _paragraphs(rows(leaf), page_h), vertical))
     ordered = tuple(line for b in blocks for p in b.paragraphs for r in p.rows for line in r.lines)
     return ordered, tuple(blocks)
+
+
+def paragraph_groups(lines: Sequence[Line], width: int, height: int) -> list[dict[str, Any]]:
+    """One image's lines grouped as a document page's paragraphs would be (:func:`analyze`), in
+    the layout's reading order: ``[{"kind": "text" | "title", "lines": [indexes into lines]}]``
+    (``POST /ocr`` with ``paragraphs=true``; the lines themselves keep their order)."""
+    index = {id(line): k for k, line in enumerate(lines)}
+    _, blocks = analyze(lines, width, height)
+    return [
+        {"kind": p.kind, "lines": [index[id(line)] for row in p.rows for line in row.lines]}
+        for block in blocks
+        for p in block.paragraphs
+    ]
 
 
 def _paragraphs(block_rows: list[list[Item]], page_h: float) -> tuple[Paragraph, ...]:

@@ -88,7 +88,8 @@ class DocumentOptions:
     """How a document (PDF, multi-page TIFF) is read and answered: ``pages`` ("1-3,7"), the
     render ``dpi`` (None: the reader's), ``text_layer``, an output ``format`` (None: JSON), and
     ``preview``: each page of the JSON answer carries the page's image, scaled down (Web UI);
-    ``chars``: ``format=json`` gives each line's character positions."""
+    ``chars``: ``format=json`` gives each line's character positions; ``paragraphs``: an image's
+    answer also groups its lines into the layout's paragraphs."""
 
     pages: str | None = None
     dpi: float | None = None
@@ -96,6 +97,7 @@ class DocumentOptions:
     format: str | None = None
     preview: bool = False
     chars: bool = False
+    paragraphs: bool = False
 
 
 @dataclass(frozen=True)
@@ -478,7 +480,8 @@ def _options(det: Any, preprocess: Any) -> OcrOptions:
 
 
 def _document_options(get: Callable[[str], Any]) -> DocumentOptions:
-    """``pages``, ``dpi``, ``text_layer``, ``format``, ``preview`` and ``chars`` of a request,
+    """``pages``, ``dpi``, ``text_layer``, ``format``, ``preview``, ``chars`` and ``paragraphs``
+    of a request,
     checked (400 with the valid values); each may be left out or empty."""
 
     def field(name: str) -> str | None:
@@ -517,12 +520,18 @@ def _document_options(get: Callable[[str], Any]) -> DocumentOptions:
             f"format: unknown value; valid: {', '.join(FORMATS)}", code="invalid_parameter"
         )
     flags = {}
-    for name in ("preview", "chars"):
+    for name in ("preview", "chars", "paragraphs"):
         raw = get(name)
         try:
             flags[name] = raw not in (None, "") and parse_bool(raw, name)
         except ConfigError as exc:
             raise BadRequest(str(exc), code="invalid_parameter") from None
     return DocumentOptions(
-        pages, dpi, text_layer, fmt.lower() if fmt else None, flags["preview"], flags["chars"]
+        pages,
+        dpi,
+        text_layer,
+        fmt.lower() if fmt else None,
+        flags["preview"],
+        flags["chars"],
+        flags["paragraphs"],
     )

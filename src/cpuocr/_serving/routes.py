@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hmac
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Security
@@ -13,7 +13,9 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader
 
 from .._answer import document_answer
+from .._documents.layout import paragraph_groups
 from .._documents.sniff import is_document
+from .._types import Line, Quad
 from .._writers import MEDIA_TYPES, write
 from .errors import Unauthorized
 from .inference import Admission
@@ -107,7 +109,9 @@ public = APIRouter()
     response_model=OCRResponse,
     summary="Recognise the text of one image",
     description="multipart/form-data with a file field `image` (and optional `det`, "
-    "`preprocess` fields), or a JSON body with the image as base64.",
+    "`preprocess` fields), or a JSON body with the image as base64. `paragraphs=true`: an "
+    "image's answer also has `paragraphs`, its lines grouped as a document page's layout would "
+    "group them (`[{kind, lines: [indexes into lines]}]`, in reading order).",
     openapi_extra=request_body(batch=False),
     tags=["ocr"],
 )
@@ -118,7 +122,19 @@ async def ocr(request: Request, service: ServiceDep) -> Response:
         if parsed.document.format is not None or is_document(image.data):
             return await _document(service, image, parsed, admission)
         answer = await service.recognize(image, parsed.options, admission)
+    if parsed.document.paragraphs and answer.get("success"):
+        answer["paragraphs"] = await anyio.to_thread.run_sync(_paragraphs_of, answer)
     return JSONResponse(answer)
+
+
+def _paragraphs_of(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The answer's lines in the layout's paragraphs (``paragraphs=true``): from the answer
+    itself, so a cached answer gets them too."""
+    lines = []
+    for d in answer["lines"]:
+        box = cast(Quad, tuple((float(x), float(y)) for x, y in d["box"]))
+        lines.append(Line(d["text"], float(d["score"]), box))
+    return paragraph_groups(lines, int(answer["width"]), int(answer["height"]))
 
 
 async def _document(

@@ -532,6 +532,7 @@
     form.append("image", item.file, item.name);
     form.append("det", settings.det ? "true" : "false");
     form.append("preprocess", settings.preprocess);
+    form.append("paragraphs", "true"); // the layout's paragraphs, for the paragraphs view
     const answer = await postWithRetry("/ocr", form, item);
     if (!items.includes(item)) return;
     if (answer.ok) {
@@ -1076,8 +1077,8 @@
 
   // ---------------------------------------------------------------- paragraphs view
 
-  // Lines or paragraphs: a document's paragraphs are its layout's (the server's); an image's
-  // answer has none, so they are grouped here by the lines' spacing (said under the list).
+  // Lines or paragraphs: the paragraphs are the server's layout, a document's and an image's
+  // alike (POST /ocr with paragraphs=true).
   const CJK = /[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]/;
 
   /** Lines' texts as one: no space between two Chinese characters, a space otherwise. */
@@ -1088,36 +1089,11 @@
     }, "");
   }
 
-  function bounds(box) {
-    const xs = box.map((p) => p[0]);
-    const ys = box.map((p) => p[1]);
-    return { left: Math.min(...xs), top: Math.min(...ys), bottom: Math.max(...ys), h: Math.max(...ys) - Math.min(...ys) };
-  }
-
-  /** An image's lines (in reading order) in paragraphs: a line goes on with the one before when
-   * it is on the same row, or just under it (a gap under 0.7 line heights) and starts near it. */
-  function guessParagraphs(lines) {
-    const groups = [];
-    let prev = null;
-    lines.forEach((line, i) => {
-      const b = bounds(line.box);
-      let same = false;
-      if (prev) {
-        const h = Math.max(1, Math.min(prev.h, b.h));
-        const overlap = Math.min(prev.bottom, b.bottom) - Math.max(prev.top, b.top);
-        const gap = b.top - prev.bottom;
-        same = overlap > 0.5 * h || (gap > -0.2 * h && gap < 0.7 * h && Math.abs(b.left - prev.left) < 3 * h);
-      }
-      if (same) groups[groups.length - 1].lines.push(i);
-      else groups.push({ kind: "text", lines: [i] });
-      prev = b;
-    });
-    return groups;
-  }
-
   function paragraphsOf(item) {
     const v = view(item);
-    const groups = v.paragraphs || guessParagraphs(v.lines);
+    // the server's layout (documents; images asked with paragraphs=true); a result kept from
+    // before the server gave them has one line a paragraph
+    const groups = v.paragraphs || v.lines.map((_, i) => ({ kind: "text", lines: [i] }));
     return groups.map((g) => ({ ...g, text: joinTexts(g.lines.map((i) => v.lines[i].text)) }));
   }
 
@@ -1150,7 +1126,7 @@
     note.className = "paras-note";
     note.textContent = v.paragraphs
       ? `${rows.length} 段（版面分析）/ ${rows.length} paragraph${rows.length === 1 ? "" : "s"} (from the layout)`
-      : `${rows.length} 段，按行距推断 / ${rows.length} paragraph${rows.length === 1 ? "" : "s"}, guessed from the line spacing`;
+      : `${rows.length} 行，没有版面信息 / ${rows.length} line${rows.length === 1 ? "" : "s"}, no layout for this result`;
     box.replaceChildren(note, ...rows);
   }
 
