@@ -27,7 +27,11 @@ needs_cpu_build = pytest.mark.skipif(
 )
 
 
-def test_on_a_gpu_the_int8_files_give_way_to_their_fp32_twins() -> None:
+def test_on_a_gpu_the_int8_files_give_way_to_their_fp32_twins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cuda = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    monkeypatch.setattr(ort, "get_available_providers", lambda: cuda)  # the GPU build's list
     for preset in ("default", "int8"):
         cpu = model_files(EngineConfig(preset=preset))
         gpu = model_files(EngineConfig.from_env({}, preset=preset, device="cuda"))
@@ -36,6 +40,12 @@ def test_on_a_gpu_the_int8_files_give_way_to_their_fp32_twins() -> None:
         assert gpu.det.name == models.FLOAT_TWINS[cpu.det.name].name
     fp32 = EngineConfig(preset="fp32")
     assert model_files(fp32) == model_files(EngineConfig.from_env({}, preset="fp32", device="cuda"))
+
+
+@needs_cpu_build
+def test_without_the_gpu_build_cuda_keeps_the_presets_own_files() -> None:
+    # the fallback runs on the CPU: the int8 files are the fast ones there
+    assert model_files(EngineConfig.from_env({}, device="cuda")) == model_files(EngineConfig())
 
 
 @needs_cpu_build

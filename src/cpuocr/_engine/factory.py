@@ -17,7 +17,7 @@ from .config import EngineConfig
 from .detection import TextDetector
 from .orientation import LineOrientationClassifier
 from .recognition import TextRecognizer
-from .runtime import RuntimeConfig, load_model
+from .runtime import RuntimeConfig, cuda_provider_built_in, load_model
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,9 @@ def model_files(config: EngineConfig) -> ModelFiles:
     spec = model_store.get_preset(config.preset)
     directory = config.model_dir
 
-    on_gpu = config.on_gpu
+    # Only where the GPU build is installed: with the CPU build the models run on the CPU (the
+    # engine says so) and keep the preset's own files, int8 where it has them.
+    on_gpu = config.on_gpu and cuda_provider_built_in()
 
     def resolve(custom: Path | None, file: model_store.ModelFile) -> Path:
         if custom is not None:

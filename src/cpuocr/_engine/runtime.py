@@ -192,6 +192,12 @@ def cuda_device_id(device: str) -> int | None:
     raise ConfigError(f"unknown device {device!r}; valid: cpu, cuda, cuda:N (N: the GPU's number)")
 
 
+def cuda_provider_built_in() -> bool:
+    """Whether this onnxruntime build has the CUDA provider (the GPU build, ``cpuocr[gpu]``);
+    not whether a GPU is there to take the work."""
+    return CUDA in ort.get_available_providers()
+
+
 @functools.cache
 def _say_once(message: str) -> None:
     log.warning("%s", message)
@@ -215,7 +221,7 @@ def _providers(config: RuntimeConfig) -> list[Any]:
     device_id = cuda_device_id(config.device)
     if device_id is None:
         return ["CPUExecutionProvider"]
-    if CUDA not in ort.get_available_providers():
+    if not cuda_provider_built_in():
         _say_once(
             f"cpuocr: device {config.device!r} asked for, but this onnxruntime "
             f"({ort.__version__}) has no CUDA provider: running on the CPU. For the GPU: "
