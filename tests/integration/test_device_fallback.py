@@ -76,7 +76,7 @@ def test_the_cli_reads_with_device_cuda_and_tells_how_to_get_the_gpu(tmp_path: P
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["设备 device 回退 42"]
     assert "no CUDA provider: running on the CPU" in out.stderr
-    assert 'pip install "cpuocr[gpu]"' in out.stderr
+    assert 'pip install "cpuocr[gpu]"' in out.stderr and "force-reinstall" in out.stderr
     assert "Traceback" not in out.stderr
 
 

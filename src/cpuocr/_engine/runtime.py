@@ -173,8 +173,9 @@ DEVICE_HELP = (
     "a warning)"
 )
 GPU_INSTALL = (
-    'pip uninstall -y onnxruntime onnxruntime-gpu && pip install "cpuocr[gpu]" '
-    "(the GPU build replaces the CPU one; both install the same onnxruntime module)"
+    'pip install "cpuocr[gpu]" && pip uninstall -y onnxruntime && pip install '
+    '--force-reinstall --no-deps "onnxruntime-gpu==1.31.1" (both builds install the same '
+    "onnxruntime module; README, GPU)"
 )
 
 
