@@ -301,13 +301,18 @@ def test_the_preview_shows_what_auto_did_to_this_image(ui: Any, artifacts: Path)
     ui.upload(page, ("clean.png", live.receipt_page_png(), PNG), grey)
     dialog = page.get_by_test_id("preview-dialog")
     actions = dialog.get_by_test_id("preview-actions").locator("li")
-    for name, first_action in (("clean.png", "unchanged: clean enough"),
-                               ("grey.png", "CLAHE on lightness: low contrast")):  # fmt: skip
+    cases = [
+        ("clean.png", "unchanged: clean enough", "未改动"),
+        ("grey.png", "CLAHE on lightness: low contrast", "亮度通道 CLAHE"),
+    ]
+    for name, first_action, zh in cases:
         ui.card(page, name).get_by_test_id("preview").click()
         actions.first.wait_for()
         caption = dialog.locator("#preview-caption").inner_text()
         assert name in caption and "What auto did to this image" in caption
-        assert actions.first.inner_text().startswith(first_action)
+        first = actions.first.inner_text()
+        assert first.startswith(zh) and f" / {first_action}" in first  # Chinese, then English
+        assert "检测器读取缩放到" in actions.last.inner_text()
         assert "the detector reads it resized to" in actions.last.inner_text()
         stages = dialog.locator("[data-testid=preview-stages] figure")
         assert [stages.nth(k).get_attribute("data-stage") for k in range(stages.count())] == [

@@ -40,6 +40,24 @@
     resized: "缩放到行高 / Resized to line height",
     detector_input: "检测器的输入 / What the detector reads",
   };
+  // /preprocess's actions are English (the API's words): each shown with its Chinese first
+  const ACTION_ZH = [
+    [/^gamma 0\.6: dark \(mean gray (\d+) < (\d+)\)/, "伽马 0.6：偏暗（平均灰度 $1 < $2）"],
+    [/^CLAHE on lightness: low contrast \(gray std (\d+) < (\d+)\)/, "亮度通道 CLAHE：对比度低（灰度标准差 $1 < $2）"],
+    [/^unchanged: clean enough \(mean gray (\d+), gray std (\d+)\)/, "未改动：足够清晰（平均灰度 $1，灰度标准差 $2）"],
+    [/^unchanged; the detector reads it resized to (\d+)×(\d+)/, "未改动；检测器读取缩放到 $1×$2 的图像"],
+    [/^the detector reads it resized to (\d+)×(\d+)/, "检测器读取缩放到 $1×$2 的图像"],
+    [/^gray → equalizeHist/, "灰度 → 直方图均衡 → 自适应高斯阈值 11/2；检测和识别都读取二值图"],
+  ];
+
+  function actionText(text) {
+    for (const [pattern, zh] of ACTION_ZH) {
+      const m = text.match(pattern);
+      if (m) return `${m[0].replace(pattern, zh)} / ${text}`;
+    }
+    return text;
+  }
+
   const MODE_CAPTIONS = {
     classic: "经典流程每一步的结果 · What each step of the classic recipe produces",
     auto: "自动模式对这张图片做了什么 · What auto did to this image",
@@ -2290,7 +2308,7 @@
     els.previewActions.replaceChildren(
       ...(answer.body.actions || []).map((text) => {
         const li = document.createElement("li");
-        li.textContent = text;
+        li.textContent = actionText(text);
         return li;
       }),
     );
