@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConfigError
 from .detection import DetectionConfig
@@ -60,9 +61,14 @@ class EngineConfig:
         if self.max_pixels <= 0:
             raise ConfigError("max_pixels must be positive")
 
+    def with_runtime(self, **changes: Any) -> EngineConfig:
+        """This config with ``changes`` to its :class:`RuntimeConfig` (``threads=``,
+        ``device=``, ...)."""
+        return dataclasses.replace(self, runtime=dataclasses.replace(self.runtime, **changes))
+
     def with_threads(self, threads: int | None) -> EngineConfig:
         """This config with ``threads`` ONNX Runtime threads (None: the runtime's choice)."""
-        return dataclasses.replace(self, runtime=dataclasses.replace(self.runtime, threads=threads))
+        return self.with_runtime(threads=threads)
 
     @property
     def on_gpu(self) -> bool:

@@ -66,7 +66,7 @@ class OCR:
         if threads is not None:
             cfg = cfg.with_threads(threads)
         if device is not None:
-            cfg = dataclasses.replace(cfg, runtime=dataclasses.replace(cfg.runtime, device=device))
+            cfg = cfg.with_runtime(device=device)
         self.config = cfg
         self.stages = stages if stages is not None else build_stages(cfg)
         self.runtime = self.stages.runtime  # what the models were loaded with

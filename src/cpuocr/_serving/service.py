@@ -360,15 +360,23 @@ def _stages_answer(engine: OCR, data: bytes, mode: str, deadline: Deadline) -> d
 def page_preview_jpeg(image: np.ndarray) -> tuple[bytes, int, int]:
     """A page's image for display (``POST /ocr``'s ``preview=true`` and a job's previews): a
     JPEG with its long side at most :data:`PREVIEW_MAX_SIDE`, and its width and height."""
+    image = _fit_for_display(image)
     height, width = image.shape[:2]
-    scale = PREVIEW_MAX_SIDE / max(height, width)
-    if scale < 1:
-        width, height = max(1, round(width * scale)), max(1, round(height * scale))
-        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, PAGE_PREVIEW_QUALITY])
     if not ok:
         raise RuntimeError("JPEG encoding of a page preview failed")
     return encoded.tobytes(), int(width), int(height)
+
+
+def _fit_for_display(image: np.ndarray) -> np.ndarray:
+    """``image`` scaled down (area interpolation) so that its long side is at most
+    :data:`PREVIEW_MAX_SIDE`; itself when it already fits."""
+    height, width = image.shape[:2]
+    scale = PREVIEW_MAX_SIDE / max(height, width)
+    if scale >= 1:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def _page_preview(image: np.ndarray) -> dict[str, Any]:
@@ -378,12 +386,8 @@ def _page_preview(image: np.ndarray) -> dict[str, Any]:
 
 
 def _stage_png(name: str, image: np.ndarray) -> dict[str, Any]:
-    height, width = image.shape[:2]
-    scale = PREVIEW_MAX_SIDE / max(height, width)
-    if scale < 1:
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    ok, encoded = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    height, width = image.shape[:2]  # the stage's own size; the PNG may be scaled down
+    ok, encoded = cv2.imencode(".png", _fit_for_display(image), [cv2.IMWRITE_PNG_COMPRESSION, 1])
     if not ok:
         raise RuntimeError(f"PNG encoding of stage {name!r} failed")
     return {
