@@ -67,7 +67,14 @@ def quad_size(quad: np.ndarray) -> tuple[float, float]:
 
 
 def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
-    """Rectify the region of an ordered quad by a perspective warp (text runs left to right)."""
+    """Rectify the region of an ordered quad by a perspective warp (text runs left to right).
+
+    The corners are rounded to whole pixels first: the detector's boxes come back from its
+    resized input with fractional corners, and a warp from fractional corners resamples every
+    pixel between its neighbours, which blurs 10–12 px text enough to change characters (game UI
+    screenshots: 奖励 read 奖助). From whole-pixel corners an upright box is an exact copy (issue
+    12: game_ui region CER 1.02 → 0.63%, SROIE 2.43 → 2.36, FUNSD 6.03 → 5.97)."""
+    quad = np.round(np.asarray(quad, dtype=np.float32))
     w, h = quad_size(quad)
     cw, ch = max(1, int(math.ceil(w))), max(1, int(math.ceil(h)))
     dst = np.array([[0, 0], [cw, 0], [cw, ch], [0, ch]], dtype=np.float32)

@@ -36,6 +36,12 @@ def is_vertical(crop: np.ndarray, cfg: OrientationConfig) -> bool:
     return bool(h >= cfg.vertical_ratio * w)
 
 
+def widest(crops: Sequence[np.ndarray], n: int) -> list[np.ndarray]:
+    """The ``n`` widest crops, widest first (the most evidence per line)."""
+    by_width = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1])
+    return [crops[i] for i in by_width[:n]]
+
+
 def turn_upright_vertical(crop: np.ndarray) -> np.ndarray:
     """Rotate a vertical crop 90° counter-clockwise so its text runs left to right."""
     return np.ascontiguousarray(cv2.rotate(crop, cv2.ROTATE_90_COUNTERCLOCKWISE))
@@ -70,8 +76,7 @@ class LineOrientationClassifier:
         cfg = self.config
         if not crops:
             return False
-        by_width = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1])
-        sample = [crops[i] for i in by_width[: cfg.sample_lines]]
+        sample = widest(crops, cfg.sample_lines)
         p180 = self.probabilities_180(sample)
         sure_180 = int(np.sum(p180 >= cfg.min_confidence))
         sure_0 = int(np.sum(p180 <= 1.0 - cfg.min_confidence))

@@ -23,7 +23,7 @@ from .config import EngineConfig
 from .factory import Stages, build_stages
 from .geometry import crop_quad, rotate_quad_frame
 from .imaging import ImageSource, load_image
-from .orientation import is_vertical, turn_upright_vertical
+from .orientation import is_vertical, turn_upright_vertical, widest
 from .preprocess import (
     CLASSIC_ACTIONS,
     PreprocessPreview,
@@ -153,10 +153,24 @@ class OCR:
         vote."""
         vertical = [is_vertical(c, self.config.orientation) for c in crops]
         crops = [turn_upright_vertical(c) if v else c for c, v in zip(crops, vertical, strict=True)]
-        flipped = bool(page and self.classifier and self.classifier.page_is_upside_down(crops))
+        flipped = page and self._page_is_upside_down(crops)
         if flipped:
             crops = [np.ascontiguousarray(c[::-1, ::-1]) for c in crops]
         return crops, vertical, flipped
+
+    def _page_is_upside_down(self, crops: list[np.ndarray]) -> bool:
+        """The classifier's page vote, checked by the recogniser: the vote's sample is read both
+        ways and the page is turned only when the turned reading is the stronger one (more
+        characters read, weighted by their confidence). The small classifier squeezes a line
+        into 192 columns, so fine print can outvote a page's few large lines: a rendered fax
+        cover sheet with a four-line 10 px note was voted upside down and read as garbage
+        (issue 12). Only pages the vote would turn pay for the check."""
+        if self.classifier is None or not self.classifier.page_is_upside_down(crops):
+            return False
+        sample = widest(crops, self.config.orientation.sample_lines)
+        upright = self.recognizer(sample)
+        turned = self.recognizer([np.ascontiguousarray(c[::-1, ::-1]) for c in sample])
+        return _weight(turned) > _weight(upright)
 
     def _second_way(
         self, crop: np.ndarray, first: Decoded, deadline: Deadline | None
@@ -315,6 +329,11 @@ class OCR:
             lap("trim")
         total = (time.perf_counter() - started) * 1000.0
         return OCRResult(lines, width, height, total, timings)
+
+
+def _weight(readings: list[Decoded]) -> float:
+    """Characters read, each weighted by its line's confidence."""
+    return sum(len(d.text.strip()) * d.score for d in readings)
 
 
 def _pad_width(crop: np.ndarray) -> int:
