@@ -18,7 +18,15 @@ import cv2
 import numpy as np
 import pytest
 
-from cpuocr._engine.detection import DetectionConfig, box_score, decode_db, unclip
+from cpuocr._engine.detection import (
+    DetectionConfig,
+    TextDetector,
+    box_score,
+    decode_db,
+    decode_db_heights,
+    plan_resize,
+    unclip,
+)
 
 DEFAULT = DetectionConfig()
 
@@ -215,3 +223,25 @@ def test_unclip_rounds_the_corners() -> None:
 )
 def test_unclip_of_a_degenerate_box_is_none(box: np.ndarray) -> None:
     assert unclip(box, 1.6) is None
+
+
+def test_two_lines_of_small_print_one_pixel_apart() -> None:
+    """Two 4 px lines with a one-pixel gap: dilation joins them into one box; without it they
+    stay two. The detector dilates only an input it enlarged (``dilate_min_scale``)."""
+    prob = prob_map((20, 24, 30, 130, 0.9), (25, 29, 30, 130, 0.9))
+    assert len(decode_db_heights(prob, DEFAULT, dilate=True)[0]) == 1
+    assert len(decode_db_heights(prob, DEFAULT, dilate=False)[0]) == 2
+
+
+@pytest.mark.parametrize(
+    ("size", "dilated"),
+    [((340, 76), True), ((754, 1000), False), ((3000, 4000), False), ((400, 120), True)],
+)
+def test_the_mask_is_dilated_only_on_enlarged_inputs(size: tuple[int, int], dilated: bool) -> None:
+    cfg = DEFAULT
+    transform = plan_resize(*size, cfg)
+    assert (min(transform.sx, transform.sy) >= cfg.dilate_min_scale) == dilated
+    detector = TextDetector(model=None, config=cfg)  # type: ignore[arg-type]
+    assert detector._dilate(transform) == dilated
+    never = TextDetector(model=None, config=dataclasses.replace(cfg, dilate=False))  # type: ignore[arg-type]
+    assert not never._dilate(transform)
