@@ -181,7 +181,6 @@ class TextDetector:
             quads = decode_db_heights(prob, self.config, self._dilate(transform))[0]
         return [transform.to_source(q) for q in quads]
 
-
     def _dilate(self, transform: ScaleTransform) -> bool:
         """Whether the mask of a detector input made by ``transform`` is dilated."""
         cfg = self.config
