@@ -354,3 +354,15 @@ def test_a_small_max_width_splits_into_many_pieces_with_the_same_text() -> None:
     (result,) = rec([painted_line(text, margin=2)])
     assert result.text == text
     assert len(model.widths) == math.ceil((1604 - 64) / (256 - 64))
+
+
+def test_a_lone_crop_is_padded_to_the_width_asked_for() -> None:
+    # OCR(det=False) reads its one crop padded to RecognitionConfig.lone_min_width (224), a
+    # page's lines to min_width (96); every step is decoded, the padding's too.
+    rec, model = recognizer()
+    line = painted_line("abc", margin=4)
+    own = line.shape[1]  # painted at the input height
+    assert rec.config.min_width <= own < 224
+    assert rec([line], min_width=224)[0].text == "abc"
+    assert rec([line])[0].text == "abc"
+    assert model.widths == [224, own]

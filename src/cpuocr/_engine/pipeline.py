@@ -188,7 +188,8 @@ class OCR:
         weak = not first.text.strip() or first.score < cfg.retry_below
         if not weak and not self.classifier.line_may_be_upside_down(crop):
             return first, False
-        (second,) = self.recognizer([np.ascontiguousarray(crop[::-1, ::-1])], deadline)
+        lone = self.recognizer.config.lone_min_width
+        (second,) = self.recognizer([np.ascontiguousarray(crop[::-1, ::-1])], deadline, lone)
         better = not first.text.strip() or second.score > first.score
         if second.text.strip() and better and second.score >= cfg.turned_min_score:
             return second, True
@@ -305,7 +306,9 @@ class OCR:
         lap("orient")
 
         check("recognition")
-        decoded = self.recognizer(crops, deadline) if crops else []
+        # A lone crop (det=False: a word cut out elsewhere) is padded wider than a page's lines.
+        lone = None if det else self.recognizer.config.lone_min_width
+        decoded = self.recognizer(crops, deadline, lone) if crops else []
         if det:
             decoded = self._second_look(crops, decoded, deadline)
         if not det and len(decoded) == 1:

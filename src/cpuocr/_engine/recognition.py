@@ -22,6 +22,14 @@ from .runtime import Model
 class RecognitionConfig:
     height: int = 48
     min_width: int = 96  # padding floor of a batch (RapidOCR pads every batch to 320)
+    # Padding floor for a lone crop read without detection (a word or line cut out elsewhere:
+    # ``OCR(det=False)``). The recogniser mixes the whole line (global attention) and was
+    # trained on inputs padded to 320 columns: a short word padded only to 96 reads worse
+    # (issue 12, every step decoded: IIIT5K CER 0.90 → 0.69%, SVT 2.49 → 2.20, IC13 0.88 →
+    # 0.88 at 224; 160 gave 0.72 / 2.15 / 1.00, 320 0.79 / 2.26 / 0.88). Not on pages: there it
+    # changed no set by more than 0.02 point but made short lines lose their spaces ("I am" read
+    # "Iam", "a b c" "abc").
+    lone_min_width: int = 224
     batch_pixels: int = 48 * 320 * 8  # a batch holds at most this many input pixels
     max_batch: int = 16
     max_width: int = 1920  # wider lines are split into overlapping pieces
@@ -33,9 +41,12 @@ class RecognitionConfig:
     # image read as one line is 960,000 columns of noise, and a 40 MP one 40 million.
     max_line_columns: int = 100_000
     max_columns: int = 1_000_000
-    # Steps decoded past the end of a line's own width: CTC often emits a line's last character
-    # a step or two after the text's end, so a narrow word padded to ``min_width`` lost it.
-    decode_margin: int = 1
+    # Steps decoded past the end of a line's own width (None: every step of its batch). CTC
+    # often emits a line's last character some steps after the text's end, so a narrow word
+    # padded to ``min_width`` lost it ("VILLA" read "Vill"); a margin of 3 or 6 steps still lost
+    # some (SVT 2.55 / 2.38% against 2.15 with every step, at min_width 160), and decoding the
+    # padding of a narrow line batched with a wide one changed no page's reading.
+    decode_margin: int | None = None
 
 
 @dataclass(frozen=True)
@@ -72,8 +83,8 @@ def ctc_greedy_decode(
 ) -> Decoded:
     """Greedy CTC on one (T, C) matrix of class probabilities: best class per step, merge
     repeats, drop blanks (class 0). Score = mean probability of the kept steps (0 if none).
-    ``step_width``: the share of the line's width one step sees, for the tokens' spans
-    (default ``1 / valid_steps``)."""
+    ``step_width``: the share of the line's width one step sees, for the tokens' positions and
+    spans (default ``1 / valid_steps``; a token past the line's end is placed at its end)."""
     steps = probs[:valid_steps]
     idx = steps.argmax(axis=1)
     best = steps[np.arange(len(idx)), idx]
@@ -86,13 +97,12 @@ def ctc_greedy_decode(
     n_classes = len(charset)
     tokens = tuple(charset[i] if i < n_classes else "" for i in idx[kept])
     total = max(1, valid_steps)
-    positions = tuple(float((t + 0.5) / total) for t in kept)
+    step = step_width if step_width else 1.0 / total
+    positions = tuple(min(1.0, float((t + 0.5) * step)) for t in kept)
     # A token's run of steps ends where the class changes.
     change = np.append(np.flatnonzero(idx[1:] != idx[:-1]) + 1, len(idx))
     ends = [int(e) for e in change[np.searchsorted(change, kept, side="right")]]
-    spans = token_spans(
-        tokens, [int(t) for t in kept], ends, step_width if step_width else 1.0 / total
-    )
+    spans = token_spans(tokens, [int(t) for t in kept], ends, step)
     return Decoded("".join(tokens), float(best[kept].mean()), positions, tokens, spans)
 
 
@@ -209,11 +219,15 @@ class TextRecognizer:
             start = end
         return pieces, batches
 
-    def prepare(self, pieces: Sequence[_Piece], step: int = 1) -> tuple[np.ndarray, int]:
+    def prepare(
+        self, pieces: Sequence[_Piece], step: int = 1, min_width: int | None = None
+    ) -> tuple[np.ndarray, int]:
         """The input batch of ``pieces`` (each resized to the input height and normalised,
-        zero-padded on the right to the widest, rounded up to ``step``) and its width."""
+        zero-padded on the right to the widest, at least ``min_width`` (default the config's),
+        rounded up to ``step``) and its width."""
         cfg = self.config
-        batch_w = _round_up(max(cfg.min_width, *(p.width for p in pieces)), step)
+        floor = cfg.min_width if min_width is None else min_width
+        batch_w = _round_up(max(floor, *(p.width for p in pieces)), step)
         batch = np.zeros((len(pieces), 3, cfg.height, batch_w), dtype=np.float32)
         for j, p in enumerate(pieces):
             batch[j, :, :, : p.width] = _prepare(p.image, cfg.height, p.width)
@@ -227,20 +241,26 @@ class TextRecognizer:
             yield self.prepare([pieces[k] for k in ids], self.model.shape_step)[0]
 
     def __call__(
-        self, crops: Sequence[np.ndarray], deadline: Deadline | None = None
+        self,
+        crops: Sequence[np.ndarray],
+        deadline: Deadline | None = None,
+        min_width: int | None = None,
     ) -> list[Decoded]:
-        """Read each BGR crop as one line of text (left to right). Raises WorkLimitExceeded
-        before any work when the crops are over the caps, and DeadlineExceeded between batches
-        once ``deadline`` has passed."""
+        """Read each BGR crop as one line of text (left to right), each batch padded to at least
+        ``min_width`` columns (default :attr:`RecognitionConfig.min_width`). Raises
+        WorkLimitExceeded before any work when the crops are over the caps, and
+        DeadlineExceeded between batches once ``deadline`` has passed."""
         pieces, batches = self.plan(crops)
         pool = self._pool
         if pool is not None and self._parallel_model is not None and len(batches) > 1:
             # Small recognition batches use cores better side by side (one ONNX Runtime thread
             # each) than one after another with intra-op threads; sessions are thread-safe.
             model = self._parallel_model
-            results = list(pool.map(lambda ids: self._run(model, pieces, ids, deadline), batches))
+            results = list(
+                pool.map(lambda ids: self._run(model, pieces, ids, deadline, min_width), batches)
+            )
         else:
-            results = [self._run(self.model, pieces, ids, deadline) for ids in batches]
+            results = [self._run(self.model, pieces, ids, deadline, min_width) for ids in batches]
         decoded: list[Decoded] = [Decoded("", 0.0)] * len(pieces)
         for ids, batch_result in zip(batches, results, strict=True):
             for k, d in zip(ids, batch_result, strict=True):
@@ -248,20 +268,24 @@ class TextRecognizer:
         return _merge(len(crops), pieces, decoded)
 
     def _run(
-        self, model: Model, all_pieces: list[_Piece], ids: list[int], deadline: Deadline | None
+        self,
+        model: Model,
+        all_pieces: list[_Piece],
+        ids: list[int],
+        deadline: Deadline | None,
+        min_width: int | None,
     ) -> list[Decoded]:
         if deadline is not None:
             deadline.check("a recognition batch")
         pieces = [all_pieces[k] for k in ids]
-        batch, batch_w = self.prepare(pieces, model.shape_step)
+        batch, batch_w = self.prepare(pieces, model.shape_step, min_width)
         probs = model.run(batch)
         steps = probs.shape[1]
         out = []
         for j, p in enumerate(pieces):
-            # Steps that only saw padding are ignored: they add blanks or noise at best.
-            valid = min(
-                steps, max(1, int(math.ceil(steps * p.width / batch_w))) + self.config.decode_margin
-            )
+            margin = self.config.decode_margin
+            own = max(1, int(math.ceil(steps * p.width / batch_w)))  # steps over the piece
+            valid = steps if margin is None else min(steps, own + margin)
             step_width = batch_w / steps / p.width  # share of the piece one step sees
             out.append(ctc_greedy_decode(probs[j], self.charset, valid, step_width))
         return out
