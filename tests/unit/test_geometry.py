@@ -64,22 +64,30 @@ def test_rotate_frame_matches_numpy_rotation(angle: int) -> None:
 
 
 def test_small_text_gets_a_second_enlarged_pass_within_the_budgets() -> None:
-    assert DetectionConfig().small_text_px == 0.0  # off by default (see DetectionConfig)
-    cfg = DetectionConfig(small_text_px=10.0)
-    first = plan_resize(754, 1000, cfg)  # a FUNSD-sized form: kept at its own scale
-    assert plan_refine(754, 1000, first, 16.0, cfg) is None  # text tall enough
-    assert plan_refine(754, 1000, first, 0.0, cfg) is None  # nothing found
-    second = plan_refine(754, 1000, first, 7.0, cfg)
+    cfg = DetectionConfig()  # on by default, within 1 MP
+    first = plan_resize(320, 430, cfg)  # a small poster: kept at its own scale
+    assert plan_refine(320, 430, first, 14.0, cfg) is None  # text tall enough
+    assert plan_refine(320, 430, first, 0.0, cfg) is None  # nothing found
+    second = plan_refine(320, 430, first, 7.0, cfg)
     assert second is not None
     assert second.sx >= 1.25 * first.sx  # enlarged…
-    assert second.dst_w * second.dst_h <= cfg.max_pixels + 32 * 2000  # …within the budget
-    assert max(second.dst_w, second.dst_h) <= cfg.max_side_px
+    assert second.dst_w * second.dst_h <= cfg.small_text_max_pixels + 32 * 2000  # …in budget
+    # A FUNSD-sized form (754×1000) has no room for a 1.25× pass within 1 MP; with the full
+    # 2 MP budget it gets one, within the budget and the long-side cap.
+    form = plan_resize(754, 1000, cfg)
+    assert plan_refine(754, 1000, form, 7.0, cfg) is None
+    wide = DetectionConfig(small_text_max_pixels=2_000_000)
+    second = plan_refine(754, 1000, form, 7.0, wide)
+    assert second is not None and second.sx >= 1.25 * form.sx
+    assert second.dst_w * second.dst_h <= wide.max_pixels + 32 * 2000
+    assert max(second.dst_w, second.dst_h) <= wide.max_side_px
     # A page already at the pixel budget or the long-side cap has no room: no second pass.
     for w, h in ((2400, 1200), (3000, 4000)):
-        assert plan_refine(w, h, plan_resize(w, h, cfg), 5.0, cfg) is None
-    # A few lines of small text (a poster): no second pass; a form's dozens: one.
-    assert plan_refine(754, 1000, first, 7.0, cfg, lines=cfg.small_text_min_lines - 1) is None
-    assert plan_refine(754, 1000, first, 7.0, cfg, lines=cfg.small_text_min_lines) == second
+        assert plan_refine(w, h, plan_resize(w, h, wide), 5.0, wide) is None
+    # The gate on the number of boxes found.
+    gated = DetectionConfig(small_text_min_lines=15)
+    assert plan_refine(320, 430, first, 7.0, gated, lines=14) is None
+    assert plan_refine(320, 430, first, 7.0, gated, lines=15) is not None
     # Disabled when small_text_px is 0.
     off = DetectionConfig(small_text_px=0.0)
-    assert plan_refine(754, 1000, plan_resize(754, 1000, off), 7.0, off) is None
+    assert plan_refine(320, 430, plan_resize(320, 430, off), 7.0, off) is None
