@@ -19,23 +19,26 @@ from benchmarks.readers import CpuocrReader
 
 # (preset, set) -> (metric, bound): "cer"/"region_cer" are upper bounds, "char_f1" lower bounds.
 THRESHOLDS: dict[tuple[str, str], dict[str, float]] = {
-    # default, whole sets; measured 2026-11-26 (issue 12): cer 0.49 / exact 89.62, 19.08,
-    # 11.11, 0.90, 0.88, 2.49, 0.75; pages F1 / region CER 98.14/2.47, 98.44/2.44, 97.82/5.85,
-    # 99.10/1.02, mtwi F1 84.45 (84.71 before: the second look costs it 0.25, for the degraded
-    # pages 3.77 -> 3.51). FUNSD is 6.03 with the small-text pass off (its default; 5.85 on).
+    # default, whole sets; measured 2026-11-27 (issue 12, session 9): cer 0.49 / exact 89.62,
+    # 19.29, 11.11, 0.69, 0.88, 2.20, 0.75; pages F1 / region CER 98.19/2.49, 98.44/2.16,
+    # 97.90/5.84, 99.51/0.63, mtwi F1 83.77 (84.45 the day before: the mask no longer dilated at
+    # an image's own scale costs it 0.5, scattered over its posters both ways, for FUNSD and
+    # SROIE's gains; its bound is lowered by that much). Plates lost 0.2 to the 224-column
+    # padding of lone crops, which took IIIT5K from 0.90 to 0.69.
     ("default", "omnidocbench_lines_zh"): {"cer": 0.8, "exact": 88.5},
-    ("default", "plates_lprnet_zh"): {"cer": 19.5},
+    ("default", "plates_lprnet_zh"): {"cer": 19.6},
     ("default", "scut_ept_hw_zh"): {"cer": 13.0},
-    ("default", "iiit5k_words_en"): {"cer": 1.2},
+    ("default", "iiit5k_words_en"): {"cer": 0.95},
     ("default", "ic13_words_en"): {"cer": 1.2},
-    ("default", "svt_words_en"): {"cer": 2.9},
+    ("default", "svt_words_en"): {"cer": 2.5},
     ("default", "uw3_lines_en"): {"cer": 1.1},
     ("default", "omnidocbench_pages"): {"char_f1": 97.6, "region_cer": 3.0},
-    ("default", "sroie_en"): {"char_f1": 98.0, "region_cer": 2.8},
-    ("default", "funsd_en"): {"char_f1": 97.4, "region_cer": 6.4},
-    ("default", "game_ui_zh"): {"char_f1": 98.7, "region_cer": 1.3},
-    ("default", "mtwi_web_zh"): {"char_f1": 84.0},
-    # fp32, first 20 items of each set (measured 2026-11-22)
+    ("default", "sroie_en"): {"char_f1": 98.0, "region_cer": 2.5},
+    ("default", "funsd_en"): {"char_f1": 97.5, "region_cer": 6.2},
+    ("default", "game_ui_zh"): {"char_f1": 99.2, "region_cer": 0.9},
+    ("default", "mtwi_web_zh"): {"char_f1": 83.4},
+    # fp32, first 20 items of each set (measured 2026-11-22; 2026-11-27 within these bounds but
+    # mtwi 87.91, openvino's 87.74: bound lowered to 87.4 with the default's)
     ("fp32", "omnidocbench_lines_zh"): {"cer": 1.0},
     ("fp32", "plates_lprnet_zh"): {"cer": 21.0},
     ("fp32", "scut_ept_hw_zh"): {"cer": 13.1},
@@ -47,21 +50,23 @@ THRESHOLDS: dict[tuple[str, str], dict[str, float]] = {
     ("fp32", "sroie_en"): {"char_f1": 97.5, "region_cer": 4.0},
     ("fp32", "funsd_en"): {"char_f1": 97.3, "region_cer": 6.2},
     ("fp32", "game_ui_zh"): {"char_f1": 98.8, "region_cer": 1.5},
-    ("fp32", "mtwi_web_zh"): {"char_f1": 88.2},
+    ("fp32", "mtwi_web_zh"): {"char_f1": 87.4},
     # fast (= the int8 preset's files; a unit test checks that, so int8 is not scored twice),
-    # first 20 items, measured 2026-11-27: cer 0.00, 20.71, 12.12, 0.00, 1.64, 0.00, 0.65;
-    # pages F1 / region CER 98.18/2.43, 98.12/3.30, 97.78/5.98, 99.25/1.01, mtwi 88.81.
+    # first 20 items, measured 2026-11-27 (after issue 12's session-9 changes): cer 0.00, 20.71,
+    # 12.12, 0.00, 2.46 (1.64 before: one character of one crop, with the 224-column padding),
+    # 0.00, 0.65; pages F1 / region CER 98.11/2.54, 98.16/2.90, 97.99/5.33, 99.48/0.79, mtwi
+    # 88.64.
     ("fast", "omnidocbench_lines_zh"): {"cer": 1.0},
     ("fast", "plates_lprnet_zh"): {"cer": 21.5},
     ("fast", "scut_ept_hw_zh"): {"cer": 14.1},
     ("fast", "iiit5k_words_en"): {"cer": 1.0},
-    ("fast", "ic13_words_en"): {"cer": 2.4},
+    ("fast", "ic13_words_en"): {"cer": 2.8},
     ("fast", "svt_words_en"): {"cer": 1.0},
     ("fast", "uw3_lines_en"): {"cer": 1.2},
     ("fast", "omnidocbench_pages"): {"char_f1": 97.8, "region_cer": 2.9},
-    ("fast", "sroie_en"): {"char_f1": 97.8, "region_cer": 3.7},
-    ("fast", "funsd_en"): {"char_f1": 97.3, "region_cer": 6.4},
-    ("fast", "game_ui_zh"): {"char_f1": 98.8, "region_cer": 1.5},
+    ("fast", "sroie_en"): {"char_f1": 97.8, "region_cer": 3.3},
+    ("fast", "funsd_en"): {"char_f1": 97.5, "region_cer": 5.8},
+    ("fast", "game_ui_zh"): {"char_f1": 99.1, "region_cer": 1.2},
     ("fast", "mtwi_web_zh"): {"char_f1": 88.3},
     # openvino (bf16 on this CPU), first 20 items (measured 2026-11-22, session 2): cer 0.00,
     # 20.00, 11.11, 0.00, 1.64, 0.00, 0.90; pages 98.20/2.46, 98.08/3.38, 97.94/5.56,
@@ -77,14 +82,17 @@ THRESHOLDS: dict[tuple[str, str], dict[str, float]] = {
     ("openvino", "sroie_en"): {"char_f1": 97.5, "region_cer": 4.0},
     ("openvino", "funsd_en"): {"char_f1": 97.3, "region_cer": 6.2},
     ("openvino", "game_ui_zh"): {"char_f1": 98.8, "region_cer": 1.5},
-    ("openvino", "mtwi_web_zh"): {"char_f1": 88.2},
+    ("openvino", "mtwi_web_zh"): {"char_f1": 87.4},
     # v4 (PP-OCRv4 mobile, the "fast" preset until 2026-11-27), first 20 items of each set
     # (measured 2026-11-22; pages re-measured 2026-11-26 after issue 12: OmniDocBench
     # 82.91/21.68, game_ui 98.22/2.36; FUNSD 97.19/7.10 and mtwi 90.46 only with the small-text
     # pass on (95.29 and 88.88 off, its default: the 2026-11-22 bounds kept); the other presets
     # measured within their bounds that day). A small-text pass at 4 MP took its OmniDocBench
     # pages to 97.17/3.55: its detector needs more pixels on pages than the 2 MP budget gives
-    # (not pursued: the fast preset now uses the int8 files).
+    # (not pursued: the fast preset now uses the int8 files). Re-measured 2026-11-27 after
+    # issue 12's session-9 changes (whole-pixel crops, no dilation at native scale, the page
+    # vote checked by the recogniser): cer 0.00, 13.57, 19.19, 0.96, 0.82, 2.44, 1.29; pages
+    # 97.49/3.40 (82.91/21.68 before), 97.70/3.78, 96.84/7.76, 98.44/1.80, mtwi 88.77.
     ("v4", "omnidocbench_lines_zh"): {"cer": 1.0},
     ("v4", "plates_lprnet_zh"): {"cer": 16.7},
     ("v4", "scut_ept_hw_zh"): {"cer": 21.2},
@@ -92,10 +100,10 @@ THRESHOLDS: dict[tuple[str, str], dict[str, float]] = {
     ("v4", "ic13_words_en"): {"cer": 1.0},
     ("v4", "svt_words_en"): {"cer": 3.4},
     ("v4", "uw3_lines_en"): {"cer": 2.3},
-    ("v4", "omnidocbench_pages"): {"char_f1": 82.5, "region_cer": 22.2},
+    ("v4", "omnidocbench_pages"): {"char_f1": 97.0, "region_cer": 3.9},
     ("v4", "sroie_en"): {"char_f1": 97.2, "region_cer": 4.8},
-    ("v4", "funsd_en"): {"char_f1": 94.8, "region_cer": 11.2},
-    ("v4", "game_ui_zh"): {"char_f1": 97.8, "region_cer": 2.8},
+    ("v4", "funsd_en"): {"char_f1": 96.4, "region_cer": 8.2},
+    ("v4", "game_ui_zh"): {"char_f1": 98.0, "region_cer": 2.2},
     ("v4", "mtwi_web_zh"): {"char_f1": 88.1},
 }
 
