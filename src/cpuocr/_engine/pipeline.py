@@ -146,30 +146,31 @@ class OCR:
             return self._upright(crops, page=True)[0]
 
     def _upright(
-        self, crops: list[np.ndarray], *, page: bool
+        self, crops: list[np.ndarray], *, page: bool, deadline: Deadline | None = None
     ) -> tuple[list[np.ndarray], list[bool], bool]:
         """Vertical crops turned to run left to right; on a ``page``, every crop turned 180° when
         the page vote says it is upside down. Returns the crops, which were vertical, and the
         vote."""
         vertical = [is_vertical(c, self.config.orientation) for c in crops]
         crops = [turn_upright_vertical(c) if v else c for c, v in zip(crops, vertical, strict=True)]
-        flipped = page and self._page_is_upside_down(crops)
+        flipped = page and self._page_is_upside_down(crops, deadline)
         if flipped:
             crops = [np.ascontiguousarray(c[::-1, ::-1]) for c in crops]
         return crops, vertical, flipped
 
-    def _page_is_upside_down(self, crops: list[np.ndarray]) -> bool:
+    def _page_is_upside_down(self, crops: list[np.ndarray], deadline: Deadline | None) -> bool:
         """The classifier's page vote, checked by the recogniser: the vote's sample is read both
         ways and the page is turned only when the turned reading is the stronger one (more
         characters read, weighted by their confidence). The small classifier squeezes a line
         into 192 columns, so fine print can outvote a page's few large lines: a rendered fax
         cover sheet with a four-line 10 px note was voted upside down and read as garbage
-        (issue 12). Only pages the vote would turn pay for the check."""
+        (issue 12). Only pages the vote would turn pay for the check (at most twice the sample's
+        reading, within the recogniser's caps and ``deadline``)."""
         if self.classifier is None or not self.classifier.page_is_upside_down(crops):
             return False
         sample = widest(crops, self.config.orientation.sample_lines)
-        upright = self.recognizer(sample)
-        turned = self.recognizer([np.ascontiguousarray(c[::-1, ::-1]) for c in sample])
+        upright = self.recognizer(sample, deadline)
+        turned = self.recognizer([np.ascontiguousarray(c[::-1, ::-1]) for c in sample], deadline)
         return _weight(turned) > _weight(upright)
 
     def _second_way(
@@ -302,7 +303,7 @@ class OCR:
         check("orientation")
 
         crops = [crop_quad(prepared, q) if det else prepared for q in quads]
-        crops, vertical, flipped = self._upright(crops, page=det)
+        crops, vertical, flipped = self._upright(crops, page=det, deadline=deadline)
         lap("orient")
 
         check("recognition")
