@@ -48,22 +48,22 @@ class DetectionConfig:
     # dilates, is as weak there): FUNSD 5.97 → 5.84%, SROIE 2.36 → 2.14% without it.
     dilate: bool = True
     dilate_min_scale: float = 1.5
-    # Small text (issue 12, item 4): the detector's scale follows the text, not only the image.
-    # When the median height of the text the first pass found is under ``small_text_px``
-    # detector pixels (in at least ``small_text_min_lines`` boxes), the image is detected
-    # again, enlarged so that the text becomes about ``target_text_px`` (at most ``max_refine``
-    # times the first scale and the original scale times ``max_upscale_small``), and that pass's
-    # boxes are kept. The second pass has its own pixel budget, ``small_text_max_pixels`` (and
-    # the long-side cap), and is skipped when it cannot enlarge by 1.25× or more: at 1 MP it
-    # reaches small images — e-commerce posters, screenshots — and never costs more than half
-    # of a full first pass, so neither the peak memory nor the worst case grows. Measured (dev,
-    # char F1): MTWI posters scaled down to a 430 px long side (like the issue's held-back
-    # ones) 78.31 → 81.00; MTWI at full size 83.75 → 83.77, SROIE 2.14 → 2.16% region CER,
-    # game UI unchanged; FUNSD forms and document pages are too large for a 1.25× pass within
-    # 1 MP, so unchanged in time and figures. With a 2 MP budget at 10 px / 15 boxes the pass
-    # took FUNSD from 6.04% to 5.85%, but made such forms 52% slower and left the server ~50 MB
-    # above idle after the adversary mix (tests/load/test_adversary.py): opt in with
-    # ``small_text_max_pixels=2_000_000`` for forms with fine print. ``small_text_px=0``: off.
+    # Small text (issue 12, item 4): the detector's scale follows the text, not only the image. When
+    # the median height of the text the first pass found is under ``small_text_px`` detector pixels
+    # (in at least ``small_text_min_lines`` boxes), the image is detected again, enlarged so that
+    # the text becomes about ``target_text_px`` (at most ``max_refine`` times the first scale and
+    # the original scale times ``max_upscale_small``), and that pass's boxes are kept. The second
+    # pass has its own pixel budget, ``small_text_max_pixels`` (and the long-side cap), and is
+    # skipped when it cannot enlarge by 1.25× or more: at 1 MP it reaches small images — e-commerce
+    # posters, screenshots — and never costs more than half of a full first pass, so neither the
+    # peak memory nor the worst case grows. Measured (dev, char F1): MTWI posters scaled to a 430 px
+    # long side (benchmarks/small_posters.py; like the issue's held-back ones) 78.31 → 81.00; MTWI
+    # at full size 83.75 → 83.77, SROIE 2.14 → 2.16% region CER, game UI unchanged; FUNSD forms and
+    # document pages are too large for a 1.25× pass within 1 MP, so unchanged in time and figures.
+    # With a 2 MP budget at 10 px / 15 boxes the pass took FUNSD from 6.04% to 5.85%, but made such
+    # forms 52% slower and left the server ~50 MB above idle after the adversary mix
+    # (tests/load/test_adversary.py): opt in with ``small_text_max_pixels=2_000_000`` for forms with
+    # fine print. ``small_text_px=0``: off.
     small_text_px: float = 12.0
     small_text_min_lines: int = 1
     target_text_px: float = 16.0
