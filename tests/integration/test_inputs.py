@@ -108,3 +108,27 @@ def test_a_loose_upside_down_crop_is_read_on_the_second_try(ocr: OCR) -> None:
     line = to_bgr(render_lines([text], margin=24))
     upright = _texts(ocr, line, det=False)
     assert _texts(ocr, np.ascontiguousarray(line[::-1, ::-1]), det=False) == upright
+
+
+def test_a_surely_read_lone_line_skips_the_orientation_check(ocr: OCR) -> None:
+    """A line read at OrientationConfig.sure_above or better is not sent to the classifier (it
+    costs a model call a crop); a turned one, read unsurely, is, and comes back the right way."""
+    assert ocr.classifier is not None
+    text = "INVOICE 42"
+    line = to_bgr(render_lines([text], margin=6, spacing=0.3))
+    calls: list[int] = []
+    classify = ocr.classifier.line_may_be_upside_down
+
+    def counted(crop: np.ndarray) -> bool:
+        calls.append(1)
+        return classify(crop)
+
+    ocr.classifier.line_may_be_upside_down = counted  # type: ignore[method-assign]
+    try:
+        upright = ocr(line, det=False).lines
+        assert [ln.text for ln in upright] == [text]
+        assert upright[0].score >= ocr.config.orientation.sure_above and not calls
+        turned = ocr(np.ascontiguousarray(line[::-1, ::-1]), det=False).lines
+        assert [ln.text for ln in turned] == [text]
+    finally:
+        del ocr.classifier.line_may_be_upside_down

@@ -26,6 +26,7 @@ class OrientationConfig:
     min_confidence: float = 0.8  # a sampled line votes only when this sure
     line_min_confidence: float = 0.9  # a lone line (det=False) this sure of 180° is read both ways
     retry_below: float = 0.6  # …and so is one whose upright reading scores under this;
+    sure_above: float = 0.95  # a lone line read at least this surely is not checked at all
     turned_min_score: float = 0.8  # the turned reading wins only this sure (and surer)
     input_height: int = 48
     input_width: int = 192

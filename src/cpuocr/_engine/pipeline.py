@@ -182,11 +182,16 @@ class OCR:
         read turned 180° too and the turned reading replaces the first only when it scores
         higher and at least :attr:`OrientationConfig.turned_min_score` (on 990 upright dev
         crops of the line and word sets this changed none; 824 of them turned 180° were read
-        the right way round). Returns the reading and whether it is the turned one."""
+        the right way round). A reading at :attr:`OrientationConfig.sure_above` or surer skips
+        the classifier (issue 12: word crops 0.011 → 0.008 s median, the same text on every
+        upright dev crop; of 785 dev crops turned 180°, 518 read exactly against 526). Returns
+        the reading and whether it is the turned one."""
         cfg = self.config.orientation
         if self.classifier is None:
             return first, False
         weak = not first.text.strip() or first.score < cfg.retry_below
+        if not weak and first.score >= cfg.sure_above:
+            return first, False
         if not weak and not self.classifier.line_may_be_upside_down(crop):
             return first, False
         lone = self.recognizer.config.lone_min_width
