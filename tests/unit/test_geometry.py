@@ -6,6 +6,7 @@ from cpuocr._engine.geometry import (
     ScaleTransform,
     crop_quad,
     order_quad,
+    pad_rows,
     quad_size,
     rotate_quad_frame,
 )
@@ -49,6 +50,24 @@ def test_crop_quad_copies_pixels_from_fractional_corners() -> None:
     img = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
     quad = np.array([[10.3, 5.4], [49.8, 5.2], [50.2, 20.6], [9.7, 20.6]], dtype=np.float32)
     np.testing.assert_array_equal(crop_quad(img, quad), img[5:21, 10:50])
+
+
+def test_pad_rows_repeats_plain_edges_above_and_below() -> None:
+    crop = np.full((20, 50, 3), 230, np.uint8)
+    crop[5:15, 10:40] = 20  # ink away from the edges
+    padded = pad_rows(crop, 0.1, 25.0)
+    assert padded.shape == (24, 50, 3)  # two rows each side
+    np.testing.assert_array_equal(padded[2:22], crop)
+    np.testing.assert_array_equal(padded[:2], np.repeat(crop[:1], 2, axis=0))
+    np.testing.assert_array_equal(padded[22:], np.repeat(crop[-1:], 2, axis=0))
+
+
+def test_pad_rows_leaves_busy_edges_and_short_crops_alone() -> None:
+    busy = np.full((20, 50, 3), 230, np.uint8)
+    busy[0, ::4] = 0  # a neighbour's strokes cut by the top edge: repeated, they would be bars
+    assert pad_rows(busy, 0.1, 25.0) is busy
+    short = np.full((4, 50, 3), 230, np.uint8)  # a tenth of 4 rows rounds to none
+    assert pad_rows(short, 0.1, 25.0) is short
 
 
 @pytest.mark.parametrize("angle", [0, 90, 180, 270])

@@ -84,6 +84,20 @@ def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
     )
 
 
+def pad_rows(crop: np.ndarray, fraction: float, plain_below: float) -> np.ndarray:
+    """``crop`` with ``round(fraction × height)`` rows added above and below, its edge rows
+    repeated, when both edge rows are plain (grey standard deviation under ``plain_below``);
+    else ``crop`` itself. Repeated rows of a busy edge (a poster's graphics, a neighbour's
+    strokes) would be streaks."""
+    pad = int(round(crop.shape[0] * fraction))
+    if pad <= 0:
+        return crop
+    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
+    if max(float(grey[0].std()), float(grey[-1].std())) >= plain_below:
+        return crop
+    return cv2.copyMakeBorder(crop, pad, pad, 0, 0, cv2.BORDER_REPLICATE)
+
+
 def rotate_quad_frame(quad: np.ndarray, width: int, height: int, angle: int) -> np.ndarray:
     """Coordinates of ``quad`` in the frame of the image rotated by ``angle`` (0/90/180/270,
     clockwise). Used to sort lines in reading order on pages that are not upright."""

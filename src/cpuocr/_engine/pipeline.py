@@ -21,7 +21,7 @@ from ..errors import CpuocrError, ProcessingFailed, WorkLimitExceeded
 from .assemble import reading_order
 from .config import EngineConfig
 from .factory import Stages, build_stages
-from .geometry import crop_quad, rotate_quad_frame
+from .geometry import crop_quad, pad_rows, rotate_quad_frame
 from .imaging import ImageSource, load_image
 from .orientation import is_vertical, turn_upright_vertical, widest
 from .preprocess import (
@@ -143,7 +143,7 @@ class OCR:
         enhance = detector_enhancement(preprocess or self.config.preprocess)
         with _engine_errors():
             crops = [crop_quad(prepared, q) for q in self.detector(prepared, enhance)]
-            return self._upright(crops, page=True)[0]
+            return self._with_margin(self._upright(crops, page=True)[0])
 
     def _upright(
         self, crops: list[np.ndarray], *, page: bool, deadline: Deadline | None = None
@@ -157,6 +157,11 @@ class OCR:
         if flipped:
             crops = [np.ascontiguousarray(c[::-1, ::-1]) for c in crops]
         return crops, vertical, flipped
+
+    def _with_margin(self, crops: list[np.ndarray]) -> list[np.ndarray]:
+        """Upright page crops with :attr:`RecognitionConfig.page_margin` rows above and below."""
+        rec = self.recognizer.config
+        return [pad_rows(c, rec.page_margin, rec.page_margin_plain) for c in crops]
 
     def _page_is_upside_down(self, crops: list[np.ndarray], deadline: Deadline | None) -> bool:
         """The classifier's page vote, checked by the recogniser: the vote's sample is read both
@@ -309,6 +314,8 @@ class OCR:
 
         crops = [crop_quad(prepared, q) if det else prepared for q in quads]
         crops, vertical, flipped = self._upright(crops, page=det, deadline=deadline)
+        if det:
+            crops = self._with_margin(crops)
         lap("orient")
 
         check("recognition")
