@@ -85,7 +85,7 @@ def test_rotate_frame_matches_numpy_rotation(angle: int) -> None:
 def test_small_text_gets_a_second_enlarged_pass_within_the_budgets() -> None:
     cfg = DetectionConfig()  # on by default, within 1 MP
     first = plan_resize(320, 430, cfg)  # a small poster: kept at its own scale
-    assert plan_refine(320, 430, first, 14.0, cfg) is None  # text tall enough
+    assert plan_refine(320, 430, first, cfg.small_text_px + 1, cfg) is None  # text tall enough
     assert plan_refine(320, 430, first, 0.0, cfg) is None  # nothing found
     second = plan_refine(320, 430, first, 7.0, cfg)
     assert second is not None
