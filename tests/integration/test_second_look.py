@@ -11,7 +11,7 @@ import numpy as np
 
 from cpuocr import OCR
 from cpuocr._engine.pipeline import _unpad
-from cpuocr._engine.recognition import Decoded
+from cpuocr._engine.recognition import Decoded, RecognitionConfig, TextRecognizer
 
 from rendering import render_lines, to_bgr
 
@@ -31,6 +31,11 @@ def _wrong(text: str) -> int:
 
 def test_a_weak_line_is_read_again_and_the_better_reading_kept(ocr: OCR) -> None:
     image = _blurred_faded()
+    # Crops cut tight, without the page margin (RecognitionConfig.page_margin): the case the
+    # padded variant is for. With the margin the first reading here is already 0.92 and the
+    # second look is not asked for.
+    tight = TextRecognizer(ocr.recognizer.model, RecognitionConfig(page_margin=0.0))
+    ocr = OCR(config=ocr.config, stages=dataclasses.replace(ocr.stages, recognizer=tight))
     without = OCR(config=dataclasses.replace(ocr.config, second_look_below=0.0), stages=ocr.stages)
     first = without(image).lines
     # Measured here: the first reading is weak (0.81) and wrong in three characters (陈结墙,
