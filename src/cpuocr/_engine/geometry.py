@@ -92,8 +92,9 @@ def pad_rows(crop: np.ndarray, fraction: float, plain_below: float) -> np.ndarra
     pad = int(round(crop.shape[0] * fraction))
     if pad <= 0:
         return crop
-    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
-    if max(float(grey[0].std()), float(grey[-1].std())) >= plain_below:
+    edges = crop[[0, -1]]  # only the two edge rows are judged: no grey copy of the whole crop
+    grey = cv2.cvtColor(edges, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else edges
+    if max(float(grey[0].std()), float(grey[1].std())) >= plain_below:
         return crop
     return cv2.copyMakeBorder(crop, pad, pad, 0, 0, cv2.BORDER_REPLICATE)
 
