@@ -102,7 +102,8 @@ def test_text_angle_needs_lines_to_trust() -> None:
     assert text_angle(turned(PARAGRAPH[:1], 10.0)) == 0.0  # one line is no frame
     squares = [box(100 * i, 0, 100 * i + 40, 40) for i in range(5)]  # single characters
     assert text_angle(turned(squares, 10.0)) == 0.0
-    assert text_angle(turned(PARAGRAPH, 1.5)) == 0.0  # below MIN_SKEW: the page's own axes
+    assert text_angle(turned(PARAGRAPH, 1.5)) == pytest.approx(1.5, abs=0.1)  # a crooked scan
+    assert text_angle(turned(PARAGRAPH, 0.3)) == 0.0  # below MIN_SKEW: the page's own axes
     # A stray vertical label does not vote; a minority of lines at another angle is outvoted.
     stray = [box(900, 100, 930, 400)]
     other = turned(PARAGRAPH[3:4], -20.0)
@@ -111,6 +112,6 @@ def test_text_angle_needs_lines_to_trust() -> None:
 
 def test_upright_pages_are_not_turned() -> None:
     # Lines a hair off level (under MIN_SKEW) keep the page's axes, exactly as before.
-    quads = turned(PARAGRAPH, 1.0)
+    quads = turned(PARAGRAPH, 0.3)
     assert text_angle(quads) == 0.0
     assert reading_order(quads) == list(range(len(PARAGRAPH)))

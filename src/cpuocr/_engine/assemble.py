@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-MIN_SKEW = 2.0  # degrees: a page turned less than this is sorted on its own axes (unchanged)
+# degrees: a page turned less than this is sorted on its own axes (unchanged). A scan fed in 1-2
+# degrees crooked is turned: a line across an A4 page then climbs more than its own height.
+MIN_SKEW = 0.5
 MAX_SKEW = 45.0  # degrees: lines steeper than this do not vote (vertical text, noise)
 ELONGATED = 2.0  # a quad votes when its long edge is at least this many times its short one
 MIN_VOTERS = 2  # fewer elongated lines than this: no angle (one line does not make a frame)
