@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cpuocr._documents.layout import analyze, join_lines, paragraph_text, row_text
+from cpuocr._documents.layout import LIST_ITEM, analyze, join_lines, paragraph_text, row_text
 from cpuocr._documents.model import Block, Paragraph, Row
 from cpuocr._engine.geometry import order_quad
 from cpuocr._engine.pipeline import line_chars
@@ -153,6 +153,59 @@ def test_paragraphs_split_by_indent_and_a_short_last_line() -> None:
         "Second one starts indented and is full to the end of the block. "
         "Third has no indent but the line above was full",
     ]
+
+
+def test_list_items_start_paragraphs_and_keep_their_wrapped_rows() -> None:
+    # A bulleted list after a full line, and a hanging indent: an item's second row sits under
+    # its text (indented), which is not a new paragraph's first-line indent.
+    rows = [
+        line("The product is easy to learn and its features include:", 20, 0, 980, 28),
+        line("\u2022 Operation like a tape recorder, with PLAY, STOP and", 20, 40, 980, 68),
+        line("RECORD controls.", 50, 80, 400, 108),
+        line("\u2022 One hundred sequences of thirty-two tracks each, all", 20, 120, 980, 148),
+        line("of them polyphonic and assignable to any MIDI channel.", 50, 160, 980, 188),
+        line("1. A numbered item", 20, 200, 500, 228),
+        line("2.Another, read without its space", 20, 240, 980, 268),
+    ]
+    _, (block,) = analyze(rows, 1000, 300)
+    assert [paragraph_text(p) for p in block.paragraphs] == [
+        "The product is easy to learn and its features include:",
+        "\u2022 Operation like a tape recorder, with PLAY, STOP and RECORD controls.",
+        "\u2022 One hundred sequences of thirty-two tracks each, all of them polyphonic and "
+        "assignable to any MIDI channel.",
+        "1. A numbered item",
+        "2.Another, read without its space",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "item"),
+    [
+        ("\u2022 bullet", True),
+        ("- dash", True),
+        ("a) letter", True),
+        ("(3) bracketed", True),
+        ("一、总则", True),
+        ("（二）付款方式", True),
+        ("3、交货", True),
+        ("1.5 kg of flour", False),  # a decimal, not an item
+        ("J. Smith signed", False),  # an initial may begin a wrapped row
+        ("-minus", False),
+        ("第一条 合同", False),
+    ],
+)
+def test_list_item_markers(text: str, item: bool) -> None:
+    assert bool(LIST_ITEM.match(text)) is item
+
+
+def test_a_chinese_numbered_clause_starts_a_paragraph_after_a_full_line() -> None:
+    rows = [
+        line("甲乙双方经友好协商就下列事项达成协议如下", 20, 0, 980, 40),
+        line("一、甲方向乙方提供技术服务", 20, 50, 980, 90),
+        line("二、乙方按月支付服务费用", 20, 100, 700, 140),
+    ]
+    _, (block,) = analyze(rows, 1000, 300)
+    assert len(block.paragraphs) == 3
 
 
 def test_a_larger_gap_starts_a_paragraph() -> None:
@@ -309,10 +362,18 @@ SLANTED_PAGES = {
         line("of the block.", 20, 200, 980, 228),
         line("Third has no indent but the line above was full", 20, 240, 980, 268),
     ],
+    "a bulleted list": [
+        line("Its features include:", 20, 0, 960, 28),
+        line("\u2022 One item that is long enough to wrap onto", 20, 40, 980, 68),
+        line("a second row under its text.", 50, 80, 600, 108),
+        line("\u2022 A short item.", 20, 120, 400, 148),
+    ],
 }
 
 
-@pytest.mark.parametrize("degrees", [-15.0, -10.0, -5.0, 5.0, 10.0, 15.0])
+# A photographed page (5-15 degrees) and a scan fed in a little crooked (1-2 degrees: a line
+# across the page then climbs more than its own height, and its upright box looks like a title's).
+@pytest.mark.parametrize("degrees", [-15.0, -10.0, -5.0, -2.0, -1.0, 1.0, 2.0, 5.0, 10.0, 15.0])
 @pytest.mark.parametrize("name", list(SLANTED_PAGES))
 def test_a_slanted_page_is_laid_out_as_the_upright_one(name: str, degrees: float) -> None:
     lines = SLANTED_PAGES[name]

@@ -17,7 +17,10 @@
    - the row above ends short of the block's right edge by more than the width of this row's
      first word (first character in Chinese): that word would have fit, so the line above was a
      paragraph's last;
-   - the row is indented (a first-line indent) where the row above was not;
+   - the row is indented (a first-line indent) where the row above was not, unless the
+     paragraph is a list item (a hanging indent: the item's wrapped lines sit under its text);
+   - the row begins with a list marker (``LIST_ITEM``: a bullet, "1." / "2)" / "(3)" / "a)",
+     Chinese "一、" / "（二）" / "3、");
    - rows of several cells (tables, forms) begin or end;
    - a title begins or ends: a one-line row clearly taller (``TITLE_HEIGHT``) than the block's
      body lines (the page's for blocks of fewer than three rows) is a ``kind="title"``
@@ -31,6 +34,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
@@ -43,6 +47,17 @@ TITLE_HEIGHT = 1.3  # a title's line is at least this much taller than the body'
 INDENT = 0.7  # a first-line indent is at least this many line heights
 GAP = 0.5  # a paragraph gap is the usual line gap plus this many line heights
 HYPHENS = "-\u2010\u00ad"
+# A list item's first row: a bullet (dashes and asterisks only before a space); a number with
+# "." or ")" (not a decimal: "1.5"; OCR often drops the space after it); a small letter with ")"
+# and a space; a number with "、" (Chinese); a number or letter in brackets. Capitals with a dot
+# are left out: "J. Smith" may begin a wrapped line.
+LIST_ITEM = re.compile(
+    r"[\u2022\u25e6\u25aa\u25ab\u25cf\u25cb\u25a0\u25a1\u25ba\u25b8\u2023\u2043\u00b7\u30fb]"
+    r"|[-*\u2013\u2014]\s"
+    r"|\d{1,2}[.)](?!\d)|[a-z]\)\s"
+    r"|(\d{1,2}|[一二三四五六七八九十]{1,3})、"
+    r"|[(（](\d{1,2}|[A-Za-z]|[一二三四五六七八九十]{1,3})[)）]"
+)
 
 
 def analyze(
@@ -98,7 +113,9 @@ def _paragraphs(block_rows: list[list[Item]], page_h: float) -> tuple[Paragraph,
     ]
     usual_gap = median(plain) if plain else 0.3 * ref_h
 
-    def starts_paragraph(i: int) -> bool:
+    item = [bool(LIST_ITEM.match(row[0].line.text.lstrip())) for row in block_rows]
+
+    def starts_paragraph(i: int, start: int) -> bool:
         prev, row = block_rows[i - 1], block_rows[i]
         gap = gaps[i - 1]
         if title[i] or title[i - 1]:
@@ -112,17 +129,20 @@ def _paragraphs(block_rows: list[list[Item]], page_h: float) -> tuple[Paragraph,
             return True
         if cells[i]:
             return False  # the rows of one table
+        if item[i]:
+            return True
         room = right - max(it.x1 for it in prev)
         if room > _first_word_width(row[0]) + 0.5 * ref_h:
             return True
         indent = row[0].x0 - left
         prev_indent = prev[0].x0 - left
-        return indent >= INDENT * ref_h and prev_indent < 0.4 * ref_h
+        hanging = item[start] and row[0].x0 > block_rows[start][0].x0
+        return indent >= INDENT * ref_h and prev_indent < 0.4 * ref_h and not hanging
 
     paragraphs: list[Paragraph] = []
     start = 0
     for i in range(1, n + 1):
-        if i == n or starts_paragraph(i):
+        if i == n or starts_paragraph(i, start):
             group = block_rows[start:i]
             group_rows = tuple(Row(tuple(it.line for it in row)) for row in group)
             paragraphs.append(Paragraph(group_rows, "title" if title[start] else "text"))
