@@ -28,6 +28,17 @@ def test_two_text_columns_read_one_after_the_other() -> None:
     assert order == [5, 6, 7, 8, 9, 10, 0, 1, 2, 3, 4]
 
 
+def test_a_narrow_strip_beside_the_columns_does_not_stop_the_gutter() -> None:
+    # A two-page spread (OmniDocBench odb_00): a folio number in a strip of its own at the right
+    # edge makes a narrow gap of its own; the wide gutter between the pages still cuts.
+    left = [box(10, 100 + 40 * i, 390, 130 + 40 * i) for i in range(5)]
+    right = [box(450, 100 + 40 * i, 800, 130 + 40 * i) for i in range(5)]
+    folio = [box(820, 300, 840, 330), box(820, 20, 840, 50)]
+    order = reading_order(right + folio + left)
+    assert order[:5] == [7, 8, 9, 10, 11]  # the left page first, top to bottom
+    assert [i for i in order if i < 5] == [0, 1, 2, 3, 4]
+
+
 def test_receipt_prices_stay_with_their_items() -> None:
     items = [box(10, 10 + 40 * i, 300, 40 + 40 * i) for i in range(4)]
     prices = [box(500, 12 + 40 * i, 560, 38 + 40 * i) for i in range(4)]

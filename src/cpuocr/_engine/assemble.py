@@ -122,16 +122,16 @@ def _order(boxes: list[_Box], depth: int) -> list[_Box]:
     return _rows(boxes)
 
 
-def _gaps(intervals: list[tuple[float, float]], min_gap: float) -> list[float]:
-    """Cut positions in the middle of uncovered stretches at least ``min_gap`` long."""
-    cuts = []
+def _gaps(intervals: list[tuple[float, float]], min_gap: float) -> list[tuple[float, float]]:
+    """Uncovered stretches at least ``min_gap`` long: (cut position in the middle, width)."""
+    gaps = []
     intervals = sorted(intervals)
     reach = intervals[0][1]
     for lo, hi in intervals[1:]:
         if lo - reach >= min_gap:
-            cuts.append((lo + reach) / 2)
+            gaps.append(((lo + reach) / 2, lo - reach))
         reach = max(reach, hi)
-    return cuts
+    return gaps
 
 
 def _split_at(boxes: list[_Box], cuts: list[float], vertical: bool) -> list[list[_Box]]:
@@ -143,23 +143,27 @@ def _split_at(boxes: list[_Box], cuts: list[float], vertical: bool) -> list[list
 
 
 def _column_split(boxes: list[_Box], line_h: float) -> list[list[_Box]] | None:
-    cuts = _gaps([(b.x0, b.x1) for b in boxes], 0.5 * line_h)
-    if not cuts:
-        return None
-    parts = _split_at(boxes, cuts, vertical=True)
+    """Two sides of the widest gutter between column-like text (each side at least two lines,
+    their median width a fifth of the region and four line heights); narrower gaps that fail
+    (a page number's strip beside a column) do not stop a wider one from cutting."""
     region_w = max(b.x1 for b in boxes) - min(b.x0 for b in boxes)
-    for part in parts:
-        median_w = float(np.median([b.w for b in part]))
-        if len(part) < 2 or median_w < 0.2 * region_w or median_w < 4 * line_h:
-            return None
-    return parts
+    gaps = _gaps([(b.x0, b.x1) for b in boxes], 0.5 * line_h)
+    for cut, _ in sorted(gaps, key=lambda g: -g[1]):
+        parts = _split_at(boxes, [cut], vertical=True)
+        if all(
+            len(part) >= 2
+            and float(np.median([b.w for b in part])) >= max(0.2 * region_w, 4 * line_h)
+            for part in parts
+        ):
+            return parts
+    return None
 
 
 def _band_split(boxes: list[_Box], line_h: float) -> list[list[_Box]] | None:
     # Shrink each box a little: neighbouring lines' boxes often overlap by a few pixels.
     shrink = 0.15
     intervals = [(b.y0 + shrink * b.h, b.y1 - shrink * b.h) for b in boxes]
-    cuts = _gaps(intervals, 0.8 * line_h)
+    cuts = [cut for cut, _ in _gaps(intervals, 0.8 * line_h)]
     if not cuts:
         return None
     return _split_at(boxes, cuts, vertical=False)
