@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -101,3 +103,17 @@ def image_pdf(images: Sequence[Image.Image], *, dpi: float = 150.0, jpeg: bool =
     out = io.BytesIO()
     pdf.save(out)
     return out.getvalue()
+
+
+def motion_blur(image: np.ndarray, length: float, degrees: float) -> np.ndarray:
+    """``image`` smeared ``length`` px along ``degrees`` (a shaken camera): the mean of copies
+    shifted along that line, as the degraded dev set's motion blur (benchmarks/degraded.py)."""
+    a = math.radians(degrees)
+    steps = np.linspace(-length / 2, length / 2, max(2, round(length)) + 1)
+    source = image.astype(np.float32)
+    acc = np.zeros_like(source)
+    size = (image.shape[1], image.shape[0])
+    for t in steps:
+        shift = np.float32([[1, 0, round(t * math.cos(a))], [0, 1, round(t * math.sin(a))]])
+        acc += cv2.warpAffine(source, shift, size, borderMode=cv2.BORDER_REPLICATE)
+    return (acc / len(steps)).astype(np.uint8)

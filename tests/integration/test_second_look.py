@@ -5,7 +5,6 @@ reading kept. Real models, images made here."""
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import cv2
 import numpy as np
@@ -14,7 +13,7 @@ from cpuocr import OCR
 from cpuocr._engine.pipeline import _equalized, _padded, _sharpened, _unpad
 from cpuocr._engine.recognition import Decoded, RecognitionConfig, TextRecognizer
 
-from rendering import render_lines, to_bgr
+from rendering import motion_blur, render_lines, to_bgr
 
 TEXT = "陈绍瑜，男，现年43岁，台湾居民，任"
 
@@ -49,25 +48,11 @@ def test_a_weak_line_is_read_again_and_the_better_reading_kept(ocr: OCR) -> None
     assert all(0.0 <= c.start <= c.end <= 1.0 for c in line.chars)
 
 
-def _motion_blurred(text: str, length: float, degrees: float) -> np.ndarray:
-    """A rendered line smeared ``length`` px along ``degrees`` (a shaken camera), as the degraded
-    dev set's motion blur does (benchmarks/degraded.py)."""
-    page = to_bgr(render_lines([text], size=24)).astype(np.float32)
-    a = math.radians(degrees)
-    steps = np.linspace(-length / 2, length / 2, max(2, round(length)) + 1)
-    acc = np.zeros_like(page)
-    for t in steps:
-        shift = np.float32([[1, 0, round(t * math.cos(a))], [0, 1, round(t * math.sin(a))]])
-        size = (page.shape[1], page.shape[0])
-        acc += cv2.warpAffine(page, shift, size, borderMode=cv2.BORDER_REPLICATE)
-    return (acc / len(steps)).astype(np.uint8)
-
-
 def test_a_motion_blurred_line_is_read_right_from_the_sharpened_crop(ocr: OCR) -> None:
     # Measured here: 本来 read 奉棄 (0.81) from the crop, padded (0.81) and equalised (0.81);
     # the sharpened crop reads it right at 0.90, and that reading is the one kept.
     text = "本来想吃点菜的！"
-    image = _motion_blurred(text, 8, 120)
+    image = motion_blur(to_bgr(render_lines([text], size=24)), 8, 120)
     (crop,) = ocr.line_crops(ocr.prepare(image))
     readings = ocr.recognizer([crop, _padded(crop), _equalized(crop), _sharpened(crop)], None)
     first, *others, sharpened = readings

@@ -38,10 +38,13 @@ class EngineConfig:
     preprocess: str = "auto"
     use_cls: bool = True  # the page-level 0/180° vote
     drop_score: float = 0.5  # lines less confident than this are dropped (det=True only)
-    # Lines read less confidently than this are read again from two variants of their crop
-    # (padded; contrast-equalised) and the most confident reading is kept (det=True only;
-    # 0 turns it off). See OCR._second_look.
+    # Lines read less confidently than this are read again from three variants of their crop
+    # (padded; contrast-equalised; sharpened) and the most confident reading is kept (det=True
+    # only; 0 turns it off). See OCR._second_look.
     second_look_below: float = 0.9
+    # A page whose lines' median score is under this is checked for motion blur, and read again
+    # deblurred when it shows one (det=True only; 0 turns it off). See OCR._deblurred.
+    deblur_below: float = 0.995
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_bytes: int | None = DEFAULT_MAX_BYTES
     model_dir: Path | None = None  # None: models.model_dir()'s default

@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -18,6 +18,7 @@ import numpy as np
 from .._deadline import Deadline
 from .._types import Char, Line, OCRResult, Quad
 from ..errors import CpuocrError, ProcessingFailed, WorkLimitExceeded
+from . import deblur
 from .assemble import reading_order
 from .config import EngineConfig
 from .factory import Stages, build_stages
@@ -286,10 +287,10 @@ class OCR:
         timings: dict[str, float] = {}
         mark = started
 
-        def lap(stage: str) -> None:
+        def lap(stage: str) -> None:  # a stage run twice (the deblurred reading) adds up
             nonlocal mark
             now = time.perf_counter()
-            timings[stage] = (now - mark) * 1000.0
+            timings[stage] = timings.get(stage, 0.0) + (now - mark) * 1000.0
             mark = now
 
         def check(stage: str) -> None:
@@ -305,6 +306,33 @@ class OCR:
         del image  # only ``prepared`` is read from here on
         lap("preprocess")
 
+        lines = self._lines(prepared, det, mode, deadline, lap)
+        if det and self.config.deblur_below > 0:
+            lines = self._deblurred(prepared, lines, mode, deadline, lap)
+        if det or width * height >= TRIM_AFTER_PIXELS:
+            trim_freed_memory()
+            lap("trim")
+        total = (time.perf_counter() - started) * 1000.0
+        return OCRResult(lines, width, height, total, timings)
+
+    def _lines(
+        self,
+        prepared: np.ndarray,
+        det: bool,
+        mode: str,
+        deadline: Deadline | None,
+        lap: Callable[[str], None],
+        page_size: tuple[int, int] | None = None,
+    ) -> tuple[Line, ...]:
+        """Detect, orient, recognise and order the lines of a prepared image. ``page_size``
+        (width, height): the image is a resized copy of a page that size (the deblurred
+        reading), and the boxes are given in the page's pixels."""
+
+        def check(stage: str) -> None:
+            if deadline is not None:
+                deadline.check(stage)
+
+        height, width = prepared.shape[:2]
         check("detection")
         if det:
             # auto's enhancement is the detector's alone, on its resized copy: the crops are cut
@@ -336,6 +364,10 @@ class OCR:
             for i, d in enumerate(decoded)
             if d.text.strip() and (not det or d.score >= self.config.drop_score)
         ]
+        if page_size is not None and page_size != (width, height):
+            to_page = np.array([page_size[0] / width, page_size[1] / height], np.float32)
+            quads = [np.asarray(q, np.float32) * to_page for q in quads]
+            width, height = page_size
         angle = page_angle(sum(vertical[i] for i in keep), len(keep), flipped)
         upright = [rotate_quad_frame(quads[i], width, height, angle) for i in keep]
         lines = tuple(
@@ -343,11 +375,59 @@ class OCR:
             for j in reading_order(upright)
         )
         lap("assemble")
-        if det or width * height >= TRIM_AFTER_PIXELS:
-            trim_freed_memory()
-            lap("trim")
-        total = (time.perf_counter() - started) * 1000.0
-        return OCRResult(lines, width, height, total, timings)
+        return lines
+
+    def _deblurred(
+        self,
+        prepared: np.ndarray,
+        lines: tuple[Line, ...],
+        mode: str,
+        deadline: Deadline | None,
+        lap: Callable[[str], None],
+    ) -> tuple[Line, ...]:
+        """The page read again deblurred, when it looks shaken: its lines' median score is
+        under :attr:`EngineConfig.deblur_below` and :func:`deblur.estimate` finds a motion
+        blur in the window around its text. The blur's length and twice it are tried (the
+        cepstrum's peak often sits at half the length); a reading is kept when its characters
+        are read more confidently on average and it has at least nine tenths of the first
+        reading's characters. The copy read is at most :data:`deblur.MAX_PIXELS` large.
+
+        Degraded dev set: region CER 3.51% → 2.6%; its six motion-blurred pages all deblurred,
+        no other page changed; on FUNSD, SROIE and the OmniDocBench pages no page found blurred
+        (the estimate, ~30 ms, runs on the pages whose median line score is under 0.995)."""
+        scores = sorted(line.score for line in lines)
+        if not scores or scores[len(scores) // 2] >= self.config.deblur_below:
+            return lines
+        boxes = np.concatenate([np.asarray(line.box, np.float32) for line in lines])
+        (x0, y0), (x1, y1) = boxes.min(axis=0), boxes.max(axis=0)
+        blur = deblur.estimate(prepared, ((x0 + x1) / 2, (y0 + y1) / 2))
+        lap("deblur")
+        if blur is None:
+            return lines
+        height, width = prepared.shape[:2]
+        scale = min(1.0, (deblur.MAX_PIXELS / (width * height)) ** 0.5)
+        page = prepared
+        if scale < 1.0:
+            page = cv2.resize(prepared, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        best, best_score = lines, _mean_score(lines)
+        enough = 0.9 * sum(len(line.text) for line in lines)
+        for length in (blur.length, 2 * blur.length):
+            if length * scale > deblur.MAX_LENGTH:
+                break
+            sharp = deblur.deblur(page, deblur.kernel(length * scale, blur.angle))
+            lap("deblur")
+            again = self._lines(sharp, True, mode, deadline, lap, (width, height))
+            del sharp
+            chars = sum(len(line.text) for line in again)
+            if chars >= enough and _mean_score(again) > best_score:
+                best, best_score = again, _mean_score(again)
+        return best
+
+
+def _mean_score(lines: tuple[Line, ...]) -> float:
+    """The lines' scores averaged over their characters."""
+    chars = sum(len(line.text) for line in lines)
+    return sum(len(line.text) * line.score for line in lines) / chars if chars else 0.0
 
 
 def _weight(readings: list[Decoded]) -> float:
