@@ -36,6 +36,7 @@ SETS = {  # set -> read with detection?
     "funsd_en": True,
     "game_ui_zh": True,
     "mtwi_web_zh": True,
+    "degraded_zh": True,  # generated (benchmarks/degraded.py): pass its folder as --data
     "omnidocbench_lines_zh": False,
     "iiit5k_words_en": False,
 }
