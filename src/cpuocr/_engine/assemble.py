@@ -25,6 +25,7 @@ MIN_SKEW = 0.5
 MAX_SKEW = 45.0  # degrees: lines steeper than this do not vote (vertical text, noise)
 ELONGATED = 2.0  # a quad votes when its long edge is at least this many times its short one
 MIN_VOTERS = 2  # fewer elongated lines than this: no angle (one line does not make a frame)
+GUTTERS_TRIED = 8  # the widest vertical gaps tried as a region's gutter (bounds the work)
 
 
 @dataclass(frozen=True)
@@ -145,10 +146,11 @@ def _split_at(boxes: list[_Box], cuts: list[float], vertical: bool) -> list[list
 def _column_split(boxes: list[_Box], line_h: float) -> list[list[_Box]] | None:
     """Two sides of the widest gutter between column-like text (each side at least two lines,
     their median width a fifth of the region and four line heights); narrower gaps that fail
-    (a page number's strip beside a column) do not stop a wider one from cutting."""
+    (a page number's strip beside a column) do not stop a wider one from cutting. Only the
+    :data:`GUTTERS_TRIED` widest gaps are tried."""
     region_w = max(b.x1 for b in boxes) - min(b.x0 for b in boxes)
     gaps = _gaps([(b.x0, b.x1) for b in boxes], 0.5 * line_h)
-    for cut, _ in sorted(gaps, key=lambda g: -g[1]):
+    for cut, _ in sorted(gaps, key=lambda g: -g[1])[:GUTTERS_TRIED]:
         parts = _split_at(boxes, [cut], vertical=True)
         if all(
             len(part) >= 2

@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -424,13 +424,13 @@ class OCR:
         return best
 
 
-def _mean_score(lines: tuple[Line, ...]) -> float:
+def _mean_score(lines: Sequence[Line]) -> float:
     """The lines' scores averaged over their characters."""
-    chars = sum(len(line.text) for line in lines)
-    return sum(len(line.text) * line.score for line in lines) / chars if chars else 0.0
+    chars = sum(len(line.text.strip()) for line in lines)
+    return _weight(lines) / chars if chars else 0.0
 
 
-def _weight(readings: list[Decoded]) -> float:
+def _weight(readings: Sequence[Decoded] | Sequence[Line]) -> float:
     """Characters read, each weighted by its line's confidence."""
     return sum(len(d.text.strip()) * d.score for d in readings)
 
