@@ -30,7 +30,7 @@ import numpy as np
 # px: the estimate reads a window at most this large a side, at full scale. 512, 768 and 1024
 # give the degraded set's motion-blurred pages the same scores (14-19.5); 512 costs ~6 ms a page.
 ESTIMATE_SIDE = 512
-SEARCH_RADIUS = 40  # px: the longest blur looked for (at the estimate's scale)
+SEARCH_RADIUS = 40  # px: the longest blur looked for
 MIN_Z = 12.0  # how far (standard deviations) the cepstrum's peak lies below its ring's mean
 MIN_LENGTH = 4.5  # px: shorter peaks are resampling, not motion
 MAX_LENGTH = 24.0  # px: a longer kernel is not tried (the page is past reading)
