@@ -70,7 +70,8 @@ def estimate(image: np.ndarray, centre: tuple[float, float] | None = None) -> Bl
     lags = np.arange(-r, r + 1)
     patch = cepstrum[np.ix_(lags % h, lags % w)]  # lags -r..r around zero, wrapped
     yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
-    ring = (np.hypot(yy, xx) >= 3) & (np.hypot(yy, xx) <= r)
+    distance = np.hypot(yy, xx)
+    ring = (distance >= 3) & (distance <= r)
     values = patch[ring]
     k = int(np.argmin(np.where(ring, patch, np.inf)))
     dy, dx = (int(v) - r for v in np.unravel_index(k, patch.shape))

@@ -293,15 +293,11 @@ class OCR:
             timings[stage] = timings.get(stage, 0.0) + (now - mark) * 1000.0
             mark = now
 
-        def check(stage: str) -> None:
-            if deadline is not None:
-                deadline.check(stage)
-
         image = self.load(source)
         height, width = image.shape[:2]
         self.check_work(width, height, det=det)
         lap("load")
-        check("preprocessing")
+        _check(deadline, "preprocessing")
         prepared = recognition_image(image, mode)
         del image  # only ``prepared`` is read from here on
         lap("preprocess")
@@ -327,13 +323,8 @@ class OCR:
         """Detect, orient, recognise and order the lines of a prepared image. ``page_size``
         (width, height): the image is a resized copy of a page that size (the deblurred
         reading), and the boxes are given in the page's pixels."""
-
-        def check(stage: str) -> None:
-            if deadline is not None:
-                deadline.check(stage)
-
         height, width = prepared.shape[:2]
-        check("detection")
+        _check(deadline, "detection")
         if det:
             # auto's enhancement is the detector's alone, on its resized copy: the crops are cut
             # from the original pixels (see preprocess.py for the measurements).
@@ -341,7 +332,7 @@ class OCR:
         else:
             quads = [np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)]
         lap("detect")
-        check("orientation")
+        _check(deadline, "orientation")
 
         crops = [crop_quad(prepared, q) if det else prepared for q in quads]
         crops, vertical, flipped = self._upright(crops, page=det, deadline=deadline)
@@ -349,7 +340,7 @@ class OCR:
             crops = self._with_margin(crops)
         lap("orient")
 
-        check("recognition")
+        _check(deadline, "recognition")
         # A lone crop (det=False: a word cut out elsewhere) is padded wider than a page's lines.
         lone = None if det else self.recognizer.config.lone_min_width
         decoded = self.recognizer(crops, deadline, lone) if crops else []
@@ -418,10 +409,16 @@ class OCR:
             lap("deblur")
             again = self._lines(sharp, True, mode, deadline, lap, (width, height))
             del sharp
-            chars = sum(len(line.text) for line in again)
-            if chars >= enough and _mean_score(again) > best_score:
-                best, best_score = again, _mean_score(again)
+            chars, score = sum(len(line.text) for line in again), _mean_score(again)
+            if chars >= enough and score > best_score:
+                best, best_score = again, score
         return best
+
+
+def _check(deadline: Deadline | None, stage: str) -> None:
+    """A call's deadline checked before ``stage`` (no deadline: nothing to check)."""
+    if deadline is not None:
+        deadline.check(stage)
 
 
 def _mean_score(lines: Sequence[Line]) -> float:
